@@ -1,0 +1,77 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Keel's use of the local APIC: its ID and sending INIT/SIPI. xAPIC
+ * registers are MMIO at the IA32_APIC_BASE address; in x2APIC mode they are
+ * MSRs 0x800 + offset/16 and the ICR is one 64-bit MSR (SDM Vol. 3A 12.12).
+ * Keel keeps whichever mode the firmware left on.
+ */
+#include <keel/errno.h>
+#include <x86/cpu.h>
+#include <x86/io.h>
+
+#define APIC_BASE_ENABLE (1ull << 11)
+#define APIC_BASE_X2APIC (1ull << 10)
+#define APIC_ID 0x20
+#define APIC_SVR 0xf0
+#define APIC_ICR_LO 0x300
+#define APIC_ICR_HI 0x310
+#define ICR_DELIVERY_PENDING (1u << 12)
+#define X2APIC_MSR(off) (0x800 + ((off) >> 4))
+
+static uint64_t xapic_base;
+static bool x2apic;
+
+bool lapic_x2apic_mode(void)
+{
+	return x2apic;
+}
+
+static uint32_t lapic_read(uint32_t off)
+{
+	return x2apic ? (uint32_t)rdmsr(X2APIC_MSR(off)) : mmio_read32(xapic_base + off);
+}
+
+static void lapic_write(uint32_t off, uint32_t v)
+{
+	if (x2apic)
+		wrmsr(X2APIC_MSR(off), v);
+	else
+		mmio_write32(xapic_base + off, v);
+}
+
+void lapic_init(void)
+{
+	uint64_t base = rdmsr(MSR_IA32_APIC_BASE);
+
+	if (!(base & APIC_BASE_ENABLE)) {
+		base |= APIC_BASE_ENABLE;
+		wrmsr(MSR_IA32_APIC_BASE, base);
+	}
+	x2apic = base & APIC_BASE_X2APIC;
+	xapic_base = base & 0xffffff000ull;
+	/* Software-enable the APIC, spurious vector 0xff (SDM Vol. 3A 12.9). */
+	lapic_write(APIC_SVR, lapic_read(APIC_SVR) | 0x1ff);
+}
+
+uint32_t lapic_id(void)
+{
+	uint32_t id = lapic_read(APIC_ID);
+
+	return x2apic ? id : id >> 24;
+}
+
+int lapic_send_ipi(uint32_t apic_id, uint32_t icr_low)
+{
+	if (x2apic) {
+		wrmsr(X2APIC_MSR(APIC_ICR_LO), ((uint64_t)apic_id << 32) | icr_low);
+		return 0;
+	}
+	lapic_write(APIC_ICR_HI, apic_id << 24);
+	lapic_write(APIC_ICR_LO, icr_low);
+	for (int i = 0; i < 100000; i++) {
+		if (!(lapic_read(APIC_ICR_LO) & ICR_DELIVERY_PENDING))
+			return 0;
+		udelay(1);
+	}
+	return -ETIMEDOUT;
+}

@@ -1,0 +1,44 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Boot-time delays. The TSC is calibrated once against PIT channel 2, which
+ * every PC (and QEMU and Bochs) has and which can be polled without
+ * interrupts through port 0x61 bit 5 (OUT2).
+ */
+#include <x86/cpu.h>
+#include <x86/io.h>
+
+#define PIT_HZ 1193182ull
+#define CALIBRATE_MS 10
+
+uint64_t tsc_per_us = 1000; /* until calibrated: assume 1 GHz */
+
+void tsc_calibrate(void)
+{
+	uint16_t count = (uint16_t)(PIT_HZ * CALIBRATE_MS / 1000);
+	uint8_t gate = inb(0x61);
+	uint64_t start, end;
+	unsigned long spins = 0;
+
+	/* Gate on, speaker off; channel 2, lobyte/hibyte, mode 0 (one-shot). */
+	outb(0x61, (gate & ~0x02) | 0x01);
+	outb(0x43, 0xb0);
+	outb(0x42, count & 0xff);
+	outb(0x42, count >> 8);
+	start = rdtsc();
+	while (!(inb(0x61) & 0x20) && spins < 100000000ul)
+		spins++;
+	end = rdtsc();
+	outb(0x61, gate);
+	if (end > start && spins < 100000000ul)
+		tsc_per_us = (end - start) / (CALIBRATE_MS * 1000);
+	if (!tsc_per_us)
+		tsc_per_us = 1;
+}
+
+void udelay(uint64_t us)
+{
+	uint64_t end = rdtsc() + us * tsc_per_us;
+
+	while (rdtsc() < end)
+		cpu_relax();
+}

@@ -1,0 +1,251 @@
+// SPDX-License-Identifier: MIT
+/*
+ * keel_main: the boot sequence both boot paths converge on (see
+ * docs/architecture.md). It runs on the boot CPU, on Keel's boot stack,
+ * with the image mapped at KEEL_VBASE and the low 4 GiB identity-mapped.
+ *
+ * Errors the user can fix (config, missing images, no memory) end in
+ * keel_fatal(): a message saying what is wrong and where, then a clean stop.
+ */
+#include <keel/acpi.h>
+#include <keel/arch.h>
+#include <keel/bootinfo.h>
+#include <keel/config.h>
+#include <keel/console.h>
+#include <keel/efi.h>
+#include <keel/mm.h>
+#include <keel/multiboot2.h>
+#include <keel/percpu.h>
+#include <keel/string.h>
+#include <keel/version.h>
+
+void keel_main(uint64_t magic, uint64_t info, uint64_t phys_base);
+
+static struct boot_info bootinfo;
+static struct percpu bsp_percpu __aligned(4096);
+static struct keel_config config;
+static struct acpi_info acpi;
+
+static const char *boot_source_name(uint32_t source)
+{
+	return source == BOOT_SOURCE_UEFI ? "UEFI (keel.efi)" : "multiboot2";
+}
+
+static void load_boot_info(uint64_t magic, uint64_t info)
+{
+	char err[160];
+
+	if (magic == KEEL_BOOT_MAGIC_UEFI) {
+		memcpy(&bootinfo, phys_to_virt(info), sizeof(bootinfo));
+		if (bootinfo.source != BOOT_SOURCE_UEFI || bootinfo.nr_mmap > BOOT_MMAP_MAX ||
+		    bootinfo.nr_modules > BOOT_MODULES_MAX)
+			keel_fatal("boot information from keel.efi is malformed");
+		return;
+	}
+	if (magic != KEEL_BOOT_MAGIC_MB2)
+		keel_fatal("unknown boot magic 0x%llx: Keel must be started by keel.efi or a "
+			   "multiboot2 loader", (unsigned long long)magic);
+	if (mb2_parse(phys_to_virt(info), info, &bootinfo, err, sizeof(err)))
+		keel_fatal("multiboot2 boot information: %s", err);
+}
+
+/* Keel's map: the firmware's, then Keel's image and everything the loader handed over. */
+static uint64_t build_memmap(uint64_t mbi)
+{
+	struct memmap *m = &keel_memmap;
+	uint64_t image_size = (uint64_t)(__image_end - __image_start);
+	uint64_t ram;
+
+	memmap_init(m);
+	for (uint32_t i = 0; i < bootinfo.nr_mmap; i++) {
+		const struct boot_mmap_entry *e = &bootinfo.mmap[i];
+
+		if (memmap_add(m, e->base, e->size, e->type))
+			printk("keel: warning: memory map entry %u [0x%llx+0x%llx] ignored\n", i,
+			       (unsigned long long)e->base, (unsigned long long)e->size);
+	}
+	ram = memmap_total(m, MEM_USABLE);
+	if (!ram)
+		keel_fatal("the firmware memory map has no usable RAM");
+
+	memmap_set(m, keel_phys_base, ALIGN_UP(image_size, PAGE_SIZE), MEM_KEEL);
+	for (uint32_t i = 0; i < bootinfo.nr_modules; i++) {
+		const struct boot_module *mod = &bootinfo.modules[i];
+
+		if (mod->size)
+			memmap_set(m, ALIGN_DOWN(mod->base, PAGE_SIZE),
+				   ALIGN_UP(mod->base + mod->size, PAGE_SIZE) -
+					   ALIGN_DOWN(mod->base, PAGE_SIZE),
+				   MEM_BOOT_MODULE);
+	}
+	if (mbi) {
+		uint32_t size = *(const uint32_t *)phys_to_virt(mbi);
+
+		memmap_set(m, ALIGN_DOWN(mbi, PAGE_SIZE),
+			   ALIGN_UP(mbi + size, PAGE_SIZE) - ALIGN_DOWN(mbi, PAGE_SIZE),
+			   MEM_BOOT_MODULE);
+	}
+	if (bootinfo.efi_mmap && bootinfo.efi_mmap_size)
+		memmap_set(m, ALIGN_DOWN(bootinfo.efi_mmap, PAGE_SIZE),
+			   ALIGN_UP(bootinfo.efi_mmap + bootinfo.efi_mmap_size, PAGE_SIZE) -
+				   ALIGN_DOWN(bootinfo.efi_mmap, PAGE_SIZE),
+			   MEM_BOOT_MODULE);
+	return ram;
+}
+
+static paddr_t reserve_trampoline(void)
+{
+	paddr_t page = bootinfo.trampoline_page;
+
+	if (page && page < 1 * MiB && !(page & (PAGE_SIZE - 1))) {
+		memmap_set(&keel_memmap, page, PAGE_SIZE, MEM_KEEL);
+		return page;
+	}
+	/* Real mode can only start below 1 MiB; page 0 holds the BIOS IVT. */
+	if (memmap_alloc_low(&keel_memmap, PAGE_SIZE, PAGE_SIZE, PAGE_SIZE, 0xa0000, MEM_KEEL,
+			     &page))
+		return 0;
+	return page;
+}
+
+static void print_memmap(void)
+{
+	for (uint32_t i = 0; i < keel_memmap.nr; i++) {
+		const struct boot_mmap_entry *e = &keel_memmap.e[i];
+
+		printk("keel: mem [0x%016llx-0x%016llx] %s\n", (unsigned long long)e->base,
+		       (unsigned long long)(e->base + e->size - 1), memmap_type_name(e->type));
+	}
+}
+
+static const struct boot_module *require_module(const struct config_file *f, const char *what)
+{
+	const struct boot_module *mod = boot_find_module(&bootinfo, f->path);
+
+	if (!mod)
+		keel_fatal("keel.cfg:%d: %s '%s' was not loaded: %s", f->line, what, f->path,
+			   bootinfo.source == BOOT_SOURCE_UEFI ?
+				   "no such file next to keel.efi" :
+				   "no multiboot2 module with that name (module2 <file> <name>)");
+	if (!mod->size)
+		keel_fatal("keel.cfg:%d: %s '%s' is empty", f->line, what, f->path);
+	printk("keel: %s: %s, %llu KiB at 0x%llx\n", what, f->path,
+	       (unsigned long long)(mod->size + 1023) / 1024, (unsigned long long)mod->base);
+	return mod;
+}
+
+static void load_config(void)
+{
+	const struct boot_module *cfg = boot_find_module(&bootinfo, "keel.cfg");
+	struct config_error err;
+	char msg[CONFIG_ERROR_MAX + 64];
+
+	if (!cfg)
+		keel_fatal("keel.cfg not found: %s",
+			   bootinfo.source == BOOT_SOURCE_UEFI ?
+				   "put it in the directory keel.efi was loaded from" :
+				   "add 'module2 /path/to/keel.cfg keel.cfg' to the GRUB entry");
+	if (config_parse(phys_to_virt(cfg->base), cfg->size, &config, &err)) {
+		config_format_error(msg, sizeof(msg), "keel.cfg", &err);
+		keel_fatal("%s", msg);
+	}
+	printk("keel: config: keel.cfg, %llu bytes, ok\n", (unsigned long long)cfg->size);
+	if (config.console.port != uart_port || config.console.baud != 115200) {
+		printk("keel: console: switching to port 0x%x at %u baud\n", config.console.port,
+		       config.console.baud);
+		console_init(config.console.port, config.console.baud);
+	}
+	require_module(&config.host.kernel, "host kernel");
+	if (config.host.initrd.path[0])
+		require_module(&config.host.initrd, "host initrd");
+	printk("keel: host cmdline: \"%s\"\n", config.host.cmdline);
+}
+
+static uint64_t find_rsdp(void)
+{
+	uint64_t rsdp = efi_find_rsdp(bootinfo.efi_systab);
+
+	if (!rsdp)
+		rsdp = acpi_find_rsdp_legacy();
+	if (!rsdp)
+		rsdp = bootinfo.rsdp; /* the loader's copy (multiboot2 ACPI tags) */
+	return rsdp;
+}
+
+static unsigned int discover_cpus(void)
+{
+	char err[160];
+	uint64_t rsdp = find_rsdp();
+	int ret;
+
+	if (!rsdp) {
+		printk("keel: error: no ACPI RSDP found: cannot find the other CPUs; "
+		       "running on the boot CPU only\n");
+		return 0;
+	}
+	ret = acpi_parse(rsdp, &acpi, err, sizeof(err));
+	if (ret) {
+		printk("keel: error: ACPI: %s; running on the boot CPU only\n", err);
+		return 0;
+	}
+	printk("keel: acpi: RSDP 0x%llx rev %u (%s, OEM '%s'), %u CPUs and %u IOAPICs in the MADT\n",
+	       (unsigned long long)rsdp, acpi.revision, acpi.xsdt ? "XSDT" : "RSDT", acpi.oem_id,
+	       acpi.nr_cpus, acpi.nr_ioapics);
+	return acpi.nr_cpus;
+}
+
+void keel_main(uint64_t magic, uint64_t info, uint64_t phys_base)
+{
+	uint64_t ram, image_size = (uint64_t)(__image_end - __image_start);
+	paddr_t trampoline;
+	unsigned int online = 1;
+	int ret;
+
+	keel_phys_base = phys_base;
+	console_init(0x3f8, 115200);
+	printk("\nKeel %s: bare-metal hypervisor starting\n", KEEL_VERSION);
+	bsp_percpu.cpu_id = 0;
+	arch_early_init(&bsp_percpu);
+	percpu_table[0] = &bsp_percpu;
+
+	load_boot_info(magic, info);
+	printk("keel: booted by %s via %s, image at 0x%llx (%llu KiB)\n", bootinfo.loader_name,
+	       boot_source_name(bootinfo.source), (unsigned long long)phys_base,
+	       (unsigned long long)image_size / 1024);
+	if (bootinfo.cmdline[0])
+		printk("keel: command line: %s\n", bootinfo.cmdline);
+
+	ram = build_memmap(magic == KEEL_BOOT_MAGIC_MB2 ? info : 0);
+	trampoline = reserve_trampoline();
+	ret = mm_pool_init();
+	if (ret)
+		keel_fatal("cannot reserve %llu MiB below 4 GiB for Keel (%d)",
+			   (unsigned long long)KEEL_POOL_SIZE / MiB, ret);
+	ret = arch_paging_init(memmap_ram_end(&keel_memmap));
+	if (ret)
+		keel_fatal("cannot build Keel's page tables (%d)", ret);
+	direct_map_end = ALIGN_UP(MAX(memmap_ram_end(&keel_memmap), 4 * GiB), GiB);
+	print_memmap();
+
+	load_config();
+	arch_print_cpu_summary();
+	if (discover_cpus())
+		online = arch_smp_boot(&acpi, trampoline);
+	else
+		printk("keel: cpus online: 1/1\n");
+
+	printk("keel: memory: %llu MiB usable RAM, Keel reserved %llu KiB (image %llu KiB, "
+	       "pool %llu KiB, %llu KiB used)\n",
+	       (unsigned long long)ram / MiB,
+	       (unsigned long long)memmap_total(&keel_memmap, MEM_KEEL) / 1024,
+	       (unsigned long long)image_size / 1024, (unsigned long long)mm_pool_size() / 1024,
+	       (unsigned long long)mm_pool_used() / 1024);
+	printk("keel: summary: %u CPUs online, %llu MiB RAM\n", online,
+	       (unsigned long long)ram / MiB);
+	if (strstr(bootinfo.cmdline, "keel.selftest=exception")) {
+		printk("keel: self-test: raising an invalid-opcode exception in Keel\n");
+		__builtin_trap();
+	}
+	printk("keel: boot complete\n");
+	arch_idle();
+}

@@ -1,0 +1,55 @@
+/* SPDX-License-Identifier: MIT */
+/* Keel's own per-CPU descriptor tables and x86 CPU set-up. */
+#ifndef X86_CPU_H
+#define X86_CPU_H
+
+#include <keel/types.h>
+
+#define KEEL_CS 0x08
+#define KEEL_DS 0x10
+#define KEEL_TSS 0x18 /* 16-byte system descriptor: GDT slots 3 and 4 */
+
+/* Interrupt stack table slots (SDM Vol. 3A 7.7): faults that must not use a broken stack. */
+#define IST_DOUBLE_FAULT 1
+#define IST_NMI 2
+#define IST_MACHINE_CHECK 3
+#define IST_STACK_SIZE 4096
+
+struct tss64 {
+	uint32_t reserved0;
+	uint64_t rsp[3];
+	uint64_t reserved1;
+	uint64_t ist[7];
+	uint64_t reserved2;
+	uint16_t reserved3;
+	uint16_t iomap_base;
+} __packed;
+
+struct arch_percpu {
+	uint64_t gdt[5];
+	struct tss64 tss;
+	/* Inline, so the boot CPU has them before Keel can allocate anything. */
+	uint8_t ist_stacks[3][IST_STACK_SIZE] __aligned(16);
+};
+
+struct percpu;
+/* Load this CPU's GDT, TSS, IDT and GS base. */
+void cpu_tables_init(struct percpu *pc);
+
+
+
+/* Physical address of Keel's PML4 (below 4 GiB), for APs. */
+uint64_t arch_keel_cr3(void);
+
+/* TSC ticks per microsecond, calibrated against the PIT at boot. */
+extern uint64_t tsc_per_us;
+void tsc_calibrate(void);
+void udelay(uint64_t us);
+
+/* Local APIC (xAPIC MMIO or x2APIC MSRs, whichever the firmware left enabled). */
+void lapic_init(void);
+uint32_t lapic_id(void);
+bool lapic_x2apic_mode(void);
+/* Send an IPI: ICR low dword (delivery mode, vector, level) to the APIC ID. 0 or -ETIMEDOUT. */
+int lapic_send_ipi(uint32_t apic_id, uint32_t icr_low);
+#endif
