@@ -57,6 +57,13 @@ keel_mb2_header:
 	dd 0x200000			; align
 	dd 1				; preference: low
 
+	; Framebuffer tag (3.1.10), optional, no preferred mode: GRUB on UEFI then
+	; hands over the GOP framebuffer instead of failing to find a text mode.
+	align 8
+	dw 5, 1
+	dd 20
+	dd 0, 0, 0
+
 	; End tag.
 	align 8
 	dw 0, 0

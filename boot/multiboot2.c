@@ -13,7 +13,7 @@
 #include <keel/bootinfo.h>
 #include <keel/multiboot2.h>
 
-#define MB2_HDR_LEN 8 /* struct mb2_info_header, also struct mb2_tag */
+#define MB2_HDR_LEN 8	  /* struct mb2_info_header, also struct mb2_tag */
 #define MB2_MODULE_LEN 16 /* type, size, mod_start, mod_end */
 #define MB2_MEMINFO_LEN 16
 #define MB2_MMAP_LEN 16 /* before the entries */
@@ -206,7 +206,7 @@ int mb2_parse(const void *mbi, uint64_t mbi_phys, struct boot_info *bi, char *er
 	if (err && errlen)
 		err[0] = '\0';
 
-	/* Fixed part (section 3.6.1): total_size includes itself and the terminating tag. */
+	/* Fixed part (section 3.6.2): total_size includes itself and the terminating tag. */
 	total = rd32(base, 0);
 	if (total < 2 * MB2_HDR_LEN) {
 		if (err && errlen)
@@ -228,7 +228,8 @@ int mb2_parse(const void *mbi, uint64_t mbi_phys, struct boot_info *bi, char *er
 		if (total - off < MB2_HDR_LEN) {
 			if (err && errlen)
 				snprintf(err, errlen,
-					 "multiboot2: tag at offset %u: header runs past total_size %u",
+					 "multiboot2: tag at offset %u: header runs past "
+					 "total_size %u",
 					 off, total);
 			return -EINVAL;
 		}
@@ -295,7 +296,7 @@ int mb2_parse(const void *mbi, uint64_t mbi_phys, struct boot_info *bi, char *er
 				rsdp_old = off + MB2_HDR_LEN;
 			break;
 		case MB2_TAG_EFI_MMAP:
-			/* EFI memory map (section 3.6.18): descriptors desc_size bytes apart. */
+			/* EFI memory map (section 3.6.19): descriptors desc_size bytes apart. */
 			if (size < MB2_EFI_MMAP_LEN)
 				return mb2_fail(err, errlen, "too short", off, type);
 			if (rd32(tag, 8) < EFI_DESC_MIN) {
@@ -319,7 +320,7 @@ int mb2_parse(const void *mbi, uint64_t mbi_phys, struct boot_info *bi, char *er
 	else if (rsdp_old)
 		bi->rsdp = mbi_phys + rsdp_old;
 
-	/* Without a memory map tag, basic meminfo (section 3.6.8) gives lower and upper memory. */
+	/* Without a memory map tag, basic meminfo (section 3.6.3) gives lower and upper memory. */
 	if (bi->nr_mmap == 0 && have_meminfo) {
 		if (mem_lower)
 			mmap_append(bi, 0, (uint64_t)mem_lower * KiB, MEM_USABLE);
@@ -335,14 +336,15 @@ int mb2_parse(const void *mbi, uint64_t mbi_phys, struct boot_info *bi, char *er
 	if (mmap_overflow) {
 		if (err && errlen)
 			snprintf(err, errlen,
-				 "multiboot2: memory map has more than %u entries; the rest are ignored",
+				 "multiboot2: memory map has more than %d entries; the rest are "
+				 "ignored",
 				 BOOT_MMAP_MAX);
 		return -E2BIG;
 	}
 	if (mod_overflow) {
 		if (err && errlen)
 			snprintf(err, errlen,
-				 "multiboot2: more than %u modules; the rest are ignored",
+				 "multiboot2: more than %d modules; the rest are ignored",
 				 BOOT_MODULES_MAX);
 		return -E2BIG;
 	}
@@ -373,7 +375,7 @@ uint32_t efi_mem_type_to_keel(uint32_t efi_type)
 		return 0;
 	case 14: /* EfiPersistentMemory */
 		return MEM_PERSISTENT;
-	case 0: /* EfiReservedMemoryType */
+	case 0:	 /* EfiReservedMemoryType */
 	case 13: /* EfiPalCode */
 	default:
 		return MEM_RESERVED;

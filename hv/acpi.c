@@ -176,7 +176,7 @@ static bool cpu_known(const struct acpi_info *info, uint32_t apic_id)
 }
 
 /*
- * Record one processor. Flags (section 5.2.12.2, table 5.23): Enabled means
+ * Record one processor. Flags (section 5.2.12.2): Enabled means
  * the processor is ready for use; Online Capable (ACPI 6.3+) with Enabled
  * clear means it is present but can be brought online later. With both
  * clear the OS must not use it, so it is not recorded. A processor listed
@@ -302,12 +302,12 @@ static int parse_madt(uint64_t phys, const uint8_t *t, uint32_t len, struct acpi
 	}
 
 	if (too_many_cpus) {
-		snprintf(msg, sizeof(msg), "more than %u enabled processors; the rest are ignored",
+		snprintf(msg, sizeof(msg), "more than %d enabled processors; the rest are ignored",
 			 ACPI_MAX_CPUS);
 		return fail(err, errlen, -E2BIG, "MADT", phys, msg);
 	}
 	if (too_many_ioapics) {
-		snprintf(msg, sizeof(msg), "more than %u I/O APICs; the rest are ignored",
+		snprintf(msg, sizeof(msg), "more than %d I/O APICs; the rest are ignored",
 			 ACPI_MAX_IOAPICS);
 		return fail(err, errlen, -E2BIG, "MADT", phys, msg);
 	}

@@ -44,7 +44,8 @@ static void load_boot_info(uint64_t magic, uint64_t info)
 	}
 	if (magic != KEEL_BOOT_MAGIC_MB2)
 		keel_fatal("unknown boot magic 0x%llx: Keel must be started by keel.efi or a "
-			   "multiboot2 loader", (unsigned long long)magic);
+			   "multiboot2 loader",
+			   (unsigned long long)magic);
 	if (mb2_parse(phys_to_virt(info), info, &bootinfo, err, sizeof(err)))
 		keel_fatal("multiboot2 boot information: %s", err);
 }
@@ -53,7 +54,7 @@ static void load_boot_info(uint64_t magic, uint64_t info)
 static uint64_t build_memmap(uint64_t mbi)
 {
 	struct memmap *m = &keel_memmap;
-	uint64_t image_size = (uint64_t)(__image_end - __image_start);
+	uint64_t image_size = keel_image_size();
 	uint64_t ram;
 
 	memmap_init(m);
@@ -124,9 +125,9 @@ static const struct boot_module *require_module(const struct config_file *f, con
 
 	if (!mod)
 		keel_fatal("keel.cfg:%d: %s '%s' was not loaded: %s", f->line, what, f->path,
-			   bootinfo.source == BOOT_SOURCE_UEFI ?
-				   "no such file next to keel.efi" :
-				   "no multiboot2 module with that name (module2 <file> <name>)");
+			   bootinfo.source == BOOT_SOURCE_UEFI
+				   ? "no such file next to keel.efi"
+				   : "no multiboot2 module with that name (module2 <file> <name>)");
 	if (!mod->size)
 		keel_fatal("keel.cfg:%d: %s '%s' is empty", f->line, what, f->path);
 	printk("keel: %s: %s, %llu KiB at 0x%llx\n", what, f->path,
@@ -142,9 +143,9 @@ static void load_config(void)
 
 	if (!cfg)
 		keel_fatal("keel.cfg not found: %s",
-			   bootinfo.source == BOOT_SOURCE_UEFI ?
-				   "put it in the directory keel.efi was loaded from" :
-				   "add 'module2 /path/to/keel.cfg keel.cfg' to the GRUB entry");
+			   bootinfo.source == BOOT_SOURCE_UEFI
+				   ? "put it in the directory keel.efi was loaded from"
+				   : "add 'module2 /path/to/keel.cfg keel.cfg' to the GRUB entry");
 	if (config_parse(phys_to_virt(cfg->base), cfg->size, &config, &err)) {
 		config_format_error(msg, sizeof(msg), "keel.cfg", &err);
 		keel_fatal("%s", msg);
@@ -188,7 +189,8 @@ static unsigned int discover_cpus(void)
 		printk("keel: error: ACPI: %s; running on the boot CPU only\n", err);
 		return 0;
 	}
-	printk("keel: acpi: RSDP 0x%llx rev %u (%s, OEM '%s'), %u CPUs and %u IOAPICs in the MADT\n",
+	printk("keel: acpi: RSDP 0x%llx rev %u (%s, OEM '%s'), %u CPUs and %u IOAPICs in the "
+	       "MADT\n",
 	       (unsigned long long)rsdp, acpi.revision, acpi.xsdt ? "XSDT" : "RSDT", acpi.oem_id,
 	       acpi.nr_cpus, acpi.nr_ioapics);
 	return acpi.nr_cpus;
@@ -196,7 +198,7 @@ static unsigned int discover_cpus(void)
 
 void keel_main(uint64_t magic, uint64_t info, uint64_t phys_base)
 {
-	uint64_t ram, image_size = (uint64_t)(__image_end - __image_start);
+	uint64_t ram, image_size = keel_image_size();
 	paddr_t trampoline;
 	unsigned int online = 1;
 	int ret;
@@ -214,6 +216,9 @@ void keel_main(uint64_t magic, uint64_t info, uint64_t phys_base)
 	       (unsigned long long)image_size / 1024);
 	if (bootinfo.cmdline[0])
 		printk("keel: command line: %s\n", bootinfo.cmdline);
+	if (bootinfo.fb.base)
+		printk("keel: framebuffer: %ux%u, %u bpp at 0x%llx\n", bootinfo.fb.width,
+		       bootinfo.fb.height, bootinfo.fb.bpp, (unsigned long long)bootinfo.fb.base);
 
 	ram = build_memmap(magic == KEEL_BOOT_MAGIC_MB2 ? info : 0);
 	trampoline = reserve_trampoline();

@@ -11,9 +11,13 @@
  *
  * Every change goes through paint(): it rewrites the "window" of entries
  * that overlap or touch the changed range as a sorted stream of pieces,
- * merging neighbours of the same type as it goes. A dry run first counts the
- * entries the rewrite produces, so a change that does not fit returns
- * -ENOSPC and leaves the map untouched.
+ * merging neighbours of the same type as it goes. A dry run first checks
+ * that the rewrite fits, so a change that does not returns -ENOSPC and
+ * leaves the map untouched. The rewrite is in place (no scratch copy of a
+ * 12 KiB map on a boot stack), so it needs room for the largest number of
+ * entries it is ahead at any point, not only for the final count: on a map
+ * within a few entries of MEMMAP_MAX, a change that first adds entries and
+ * then merges more away can be refused although its result would fit.
  */
 #include <keel/types.h>
 #include <keel/errno.h>

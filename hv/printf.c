@@ -44,6 +44,8 @@ static void put_number(struct out *o, uint64_t v, bool neg, unsigned base, bool 
 	if (v == 0 && prec != 0)
 		tmp[n++] = '0';
 	while (v) {
+		/* base is 8, 10 or 16, never 0 (cppcheck cannot see that through the callers). */
+		// cppcheck-suppress zerodivcond
 		tmp[n++] = digits[v % base];
 		v /= base;
 	}

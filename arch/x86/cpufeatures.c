@@ -91,9 +91,8 @@ void arch_print_cpu_summary(void)
 			      &w[leaf * 4 + 3]);
 		brand[48] = '\0';
 	}
-	printk("keel: cpu: %s \"%s\" family 0x%x model 0x%x stepping %u%s\n", vendor, brand,
-	       family, model, stepping,
-	       (ecx1 & CPUID1_ECX_HYPERVISOR) ? " (under a hypervisor)" : "");
+	printk("keel: cpu: %s \"%s\" family 0x%x model 0x%x stepping %u%s\n", vendor, brand, family,
+	       model, stepping, (ecx1 & CPUID1_ECX_HYPERVISOR) ? " (under a hypervisor)" : "");
 
 	if (ecx81 & CPUID81_ECX_SVM)
 		print_svm(ecx1);

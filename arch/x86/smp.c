@@ -14,7 +14,7 @@
 #include <x86/cpu.h>
 #include <x86/io.h>
 
-#define ICR_INIT 0x00004500 /* delivery mode INIT, level assert */
+#define ICR_INIT 0x00004500    /* delivery mode INIT, level assert */
 #define ICR_STARTUP 0x00004600 /* delivery mode STARTUP; vector = page number */
 #define AP_START_TIMEOUT_US (2 * 1000 * 1000)
 
@@ -66,7 +66,8 @@ static bool start_ap(struct percpu *pc, paddr_t page)
 	struct trampoline_params *p = phys_to_virt(page + trampoline_params_offset);
 	uint32_t sipi = ICR_STARTUP | (uint32_t)(page >> 12);
 
-	memcpy(phys_to_virt(page), trampoline_start, trampoline_end - trampoline_start);
+	memcpy(phys_to_virt(page), trampoline_start,
+	       (uintptr_t)trampoline_end - (uintptr_t)trampoline_start);
 	p->cr3 = (uint32_t)arch_keel_cr3();
 	p->efer_bits = EFER_LME;
 	p->stack_top = pc->stack_top;
@@ -100,7 +101,8 @@ unsigned int arch_smp_boot(const struct acpi_info *acpi, paddr_t trampoline_page
 		if (c->apic_id == bsp_apic)
 			continue;
 		if (!trampoline_page) {
-			printk("keel: warning: cpu with apic id %u left offline: no trampoline page\n",
+			printk("keel: warning: cpu with apic id %u left offline: no trampoline "
+			       "page\n",
 			       c->apic_id);
 			continue;
 		}

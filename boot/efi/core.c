@@ -11,7 +11,7 @@
 
 /* payload.S */
 extern const uint8_t keel_payload[] VISIBLE_HERE;
-extern const uint8_t keel_payload_end[] VISIBLE_HERE;
+extern const uint64_t keel_payload_size VISIBLE_HERE;
 
 /* Sanity limits, far above what the core needs, against a corrupt header. */
 #define CORE_MAX_SIZE (256 * MiB)
@@ -19,7 +19,7 @@ extern const uint8_t keel_payload_end[] VISIBLE_HERE;
 
 void core_place(struct core *core)
 {
-	size_t len = (size_t)(keel_payload_end - keel_payload);
+	size_t len = (size_t)keel_payload_size;
 	struct keel_image_header hdr;
 	uint64_t align, mem_pages, span, raw, base;
 	EFI_STATUS st;
@@ -35,7 +35,8 @@ void core_place(struct core *core)
 	if (hdr.file_size < sizeof(hdr) || hdr.file_size > len || hdr.mem_size < hdr.file_size ||
 	    hdr.mem_size > CORE_MAX_SIZE || hdr.entry64_offset >= hdr.file_size ||
 	    (align & (align - 1)) || align > CORE_MAX_ALIGN)
-		fatal("embedded keel.bin: bad header (file %lu, memory %lu, entry 0x%lx, align 0x%lx, "
+		fatal("embedded keel.bin: bad header (file %lu, memory %lu, entry 0x%lx, align "
+		      "0x%lx, "
 		      "%zu bytes embedded)",
 		      (unsigned long)hdr.file_size, (unsigned long)hdr.mem_size,
 		      (unsigned long)hdr.entry64_offset, (unsigned long)hdr.align, len);

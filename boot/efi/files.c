@@ -130,7 +130,8 @@ EFI_STATUS file_load(const struct loader *ld, const CHAR16 *path, uint64_t *base
 		     const char **what)
 {
 	/* Room for the longest FAT long name (255 characters and the NUL). */
-	static uint64_t info_buf[(offsetof(EFI_FILE_INFO, FileName) + 256 * sizeof(CHAR16)) / 8 + 1];
+	static uint64_t
+		info_buf[(offsetof(EFI_FILE_INFO, FileName) + 256 * sizeof(CHAR16)) / 8 + 1];
 	EFI_FILE_INFO *info = (EFI_FILE_INFO *)info_buf;
 	UINTN info_size = sizeof(info_buf);
 	EFI_FILE_HANDLE fh;

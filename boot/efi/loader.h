@@ -25,7 +25,7 @@
 struct loader {
 	EFI_HANDLE image;
 	EFI_LOADED_IMAGE *li;
-	EFI_FILE_HANDLE root; /* root directory of the volume keel.efi came from */
+	EFI_FILE_HANDLE root;	     /* root directory of the volume keel.efi came from */
 	CHAR16 dir[LOADER_PATH_MAX]; /* keel.efi's directory, "\EFI\BOOT"; "" is the root */
 	struct boot_info *bi;
 };

@@ -38,7 +38,8 @@ static void mmap_insert(struct boot_info *bi, uint64_t base, uint64_t size, uint
 		i++;
 	if (i > 0 && m[i - 1].type == type && m[i - 1].base + m[i - 1].size == base) {
 		m[i - 1].size += size;
-		if (i < bi->nr_mmap && m[i].type == type && m[i - 1].base + m[i - 1].size == m[i].base) {
+		if (i < bi->nr_mmap && m[i].type == type &&
+		    m[i - 1].base + m[i - 1].size == m[i].base) {
 			m[i - 1].size += m[i].size;
 			memmove(&m[i], &m[i + 1], (bi->nr_mmap - i - 1) * sizeof(*m));
 			bi->nr_mmap--;

@@ -16,25 +16,28 @@ static EFI_GUID shell_params_guid = EFI_SHELL_PARAMETERS_PROTOCOL_GUID;
 
 static void fill_loader_name(struct boot_info *bi)
 {
-	char vendor[BOOT_LOADER_NAME_MAX];
+	char vendor[BOOT_LOADER_NAME_MAX - 24]; /* leaves room for the rest */
 
 	ucs2_to_ascii(vendor, sizeof(vendor), ST->FirmwareVendor ? ST->FirmwareVendor : L"?");
 	snprintf(bi->loader_name, sizeof(bi->loader_name), "UEFI %s rev 0x%x", vendor,
 		 ST->FirmwareRevision);
 }
 
-/* Append UCS-2 text to the command line; false if it is not printable ASCII. */
-static bool cmdline_append(struct boot_info *bi, size_t *len, const CHAR16 *s, size_t n)
+/* Copy UCS-2 text as ASCII; false if it is not printable text. *cut: it did not fit. */
+static bool cmdline_copy(char *dst, size_t size, const CHAR16 *s, size_t n, bool *cut)
 {
-	size_t i;
+	size_t i, len = 0;
 
+	*cut = false;
 	for (i = 0; i < n && s[i]; i++) {
 		if (s[i] != L'\t' && (s[i] < 0x20 || s[i] >= 0x7f))
 			return false;
-		if (*len + 1 < sizeof(bi->cmdline))
-			bi->cmdline[(*len)++] = (char)(s[i] == L'\t' ? ' ' : s[i]);
+		if (len + 1 < size)
+			dst[len++] = s[i] == L'\t' ? ' ' : (char)s[i];
+		else
+			*cut = true;
 	}
-	bi->cmdline[*len] = 0;
+	dst[len] = 0;
 	return true;
 }
 
@@ -50,35 +53,50 @@ static void trim_cmdline(char *s)
 	s[len - start] = 0;
 }
 
+/* Skip the first word of a command line: a "quoted" one may contain spaces. */
+static size_t skip_word(const CHAR16 *s, size_t n)
+{
+	size_t i = 0;
+	bool quoted = false;
+
+	while (i < n && (s[i] == L' ' || s[i] == L'\t'))
+		i++;
+	for (; i < n && s[i]; i++) {
+		if (s[i] == L'"')
+			quoted = !quoted;
+		else if (!quoted && (s[i] == L' ' || s[i] == L'\t'))
+			break;
+	}
+	return i;
+}
+
 /*
- * The UEFI shell starts an image with its whole command line, image name
- * included, as LoadOptions, and says so with the Shell Parameters protocol
- * (UEFI Shell 2.2 section 2.3): use its argv[1..]. A boot manager entry
- * passes its OptionalData as LoadOptions, which is often binary (OVMF's
- * automatic entries carry a GUID): accept it only when it is a printable
- * UCS-2 string.
+ * LoadOptions holds the command line (UEFI 2.10 section 9.1). The UEFI
+ * shell passes the whole line it ran, image name first, and marks such a
+ * start with the Shell Parameters protocol (UEFI Shell 2.2 section 2.3): the
+ * name is dropped, the rest kept as typed, quotes included. A boot manager
+ * entry passes its OptionalData, which is often binary (OVMF's automatic
+ * entries carry a GUID): it is taken only when it is a printable string.
  */
 static void fill_cmdline(struct loader *ld)
 {
 	struct boot_info *bi = ld->bi;
-	EFI_SHELL_PARAMETERS_PROTOCOL *sp;
 	const CHAR16 *opt = ld->li->LoadOptions;
-	size_t len = 0;
-	UINTN i;
-	bool ok = true;
+	size_t n = ld->li->LoadOptionsSize / sizeof(CHAR16), skip = 0;
+	void *shell;
+	bool cut;
 
-	if (!EFI_ERROR(BS->HandleProtocol(ld->image, &shell_params_guid, (void **)&sp))) {
-		for (i = 1; ok && i < sp->Argc; i++) {
-			ok = cmdline_append(bi, &len, L" ", 1) &&
-			     cmdline_append(bi, &len, sp->Argv[i], (size_t)-1);
-		}
-	} else if (opt && ld->li->LoadOptionsSize >= sizeof(CHAR16)) {
-		ok = cmdline_append(bi, &len, opt, ld->li->LoadOptionsSize / sizeof(CHAR16));
-	}
-	if (!ok) {
+	if (!opt || !n)
+		return;
+	if (!EFI_ERROR(BS->HandleProtocol(ld->image, &shell_params_guid, &shell)))
+		skip = skip_word(opt, n);
+	if (!cmdline_copy(bi->cmdline, sizeof(bi->cmdline), opt + skip, n - skip, &cut)) {
 		bi->cmdline[0] = 0;
 		say("ignoring load options that are not text");
+		return;
 	}
+	if (cut)
+		warn("command line cut to %zu characters", sizeof(bi->cmdline) - 1);
 	trim_cmdline(bi->cmdline);
 	if (bi->cmdline[0])
 		say("command line: %s", bi->cmdline);

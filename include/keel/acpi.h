@@ -11,7 +11,7 @@
 
 struct acpi_rsdp {
 	char signature[8]; /* "RSD PTR " */
-	uint8_t checksum; /* over the first 20 bytes */
+	uint8_t checksum;  /* over the first 20 bytes */
 	char oem_id[6];
 	uint8_t revision; /* 0: ACPI 1.0 (RSDT only), 2+: XSDT */
 	uint32_t rsdt_address;
@@ -65,7 +65,7 @@ struct acpi_ioapic {
 
 struct acpi_info {
 	uint8_t revision; /* RSDP revision */
-	bool xsdt; /* true when tables came from the XSDT */
+	bool xsdt;	  /* true when tables came from the XSDT */
 	char oem_id[7];
 	uint64_t madt_phys;
 	uint64_t lapic_address;

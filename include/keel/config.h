@@ -16,7 +16,7 @@
 /* A file named by the config, and the config line that named it (for error messages). */
 struct config_file {
 	char path[CONFIG_PATH_MAX]; /* empty when not given */
-	int line; /* 0 when not given */
+	int line;		    /* 0 when not given */
 };
 
 struct config_console {

@@ -34,8 +34,8 @@ int memmap_set(struct memmap *m, uint64_t base, uint64_t size, uint32_t type);
 int memmap_alloc(struct memmap *m, uint64_t size, uint64_t align, uint64_t limit, uint32_t type,
 		 uint64_t *out);
 /* Same, but lowest address first and at or above min. */
-int memmap_alloc_low(struct memmap *m, uint64_t size, uint64_t align, uint64_t min,
-		     uint64_t limit, uint32_t type, uint64_t *out);
+int memmap_alloc_low(struct memmap *m, uint64_t size, uint64_t align, uint64_t min, uint64_t limit,
+		     uint32_t type, uint64_t *out);
 /* Sum of the sizes of ranges of type. */
 uint64_t memmap_total(const struct memmap *m, uint32_t type);
 /* Highest end address of any RAM-like range (usable, ACPI, Keel, modules). */

@@ -19,6 +19,12 @@ extern paddr_t keel_phys_base;
 extern uint64_t direct_map_end;
 extern char __image_start[], __image_end[], __load_end[];
 
+/* Linker symbols are distinct objects to the compiler: subtract them as integers. */
+static inline uint64_t keel_image_size(void)
+{
+	return (uint64_t)(uintptr_t)__image_end - (uint64_t)(uintptr_t)__image_start;
+}
+
 static inline paddr_t virt_to_phys(const void *p)
 {
 	uint64_t v = (uint64_t)p;

@@ -14,7 +14,7 @@
 
 struct percpu {
 	struct percpu *self; /* at offset 0: this_cpu() reads it through GS */
-	uint32_t cpu_id; /* Keel's dense CPU number; the boot CPU is 0 */
+	uint32_t cpu_id;     /* Keel's dense CPU number; the boot CPU is 0 */
 	uint32_t apic_id;
 	uint64_t stack_top;
 	/* Set by the CPU itself once it runs Keel code; read by the boot CPU. */

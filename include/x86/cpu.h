@@ -36,8 +36,6 @@ struct percpu;
 /* Load this CPU's GDT, TSS, IDT and GS base. */
 void cpu_tables_init(struct percpu *pc);
 
-
-
 /* Physical address of Keel's PML4 (below 4 GiB), for APs. */
 uint64_t arch_keel_cr3(void);
 

@@ -20,7 +20,7 @@ static int test_failed_checks;
 #define CHECK(cond)                                                                                \
 	do {                                                                                       \
 		if (!(cond)) {                                                                     \
-			printf("  %s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);         \
+			printf("  %s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);          \
 			test_failed_checks++;                                                      \
 		}                                                                                  \
 	} while (0)
@@ -50,8 +50,8 @@ static int test_failed_checks;
 	do {                                                                                       \
 		const char *_h = (hay), *_n = (needle);                                            \
 		if (!strstr(_h, _n)) {                                                             \
-			printf("  %s:%d: \"%s\" does not contain \"%s\"\n", __FILE__, __LINE__, _h, \
-			       _n);                                                                \
+			printf("  %s:%d: \"%s\" does not contain \"%s\"\n", __FILE__, __LINE__,    \
+			       _h, _n);                                                            \
 			test_failed_checks++;                                                      \
 		}                                                                                  \
 	} while (0)
@@ -80,7 +80,10 @@ static inline int test_run_all(const char *file, const struct test_case *cases, 
 	return failed ? 1 : 0;
 }
 
-#define TEST_CASE(fn) { #fn, fn }
+#define TEST_CASE(fn)                                                                              \
+	{                                                                                          \
+#fn, fn                                                                            \
+	}
 #define TEST_MAIN(...)                                                                             \
 	int main(void)                                                                             \
 	{                                                                                          \

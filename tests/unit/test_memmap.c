@@ -8,9 +8,9 @@
 
 static struct memmap map, saved;
 
-static const uint32_t all_types[] = { MEM_USABLE,	 MEM_RESERVED,	  MEM_ACPI_RECLAIM,
-				      MEM_ACPI_NVS,	 MEM_UNUSABLE,	  MEM_PERSISTENT,
-				      MEM_KEEL,		 MEM_BOOT_MODULE, MEM_EFI_RUNTIME };
+static const uint32_t all_types[] = { MEM_USABLE,   MEM_RESERVED,    MEM_ACPI_RECLAIM,
+				      MEM_ACPI_NVS, MEM_UNUSABLE,    MEM_PERSISTENT,
+				      MEM_KEEL,	    MEM_BOOT_MODULE, MEM_EFI_RUNTIME };
 
 /* The priority order from memmap.h, written out independently of the implementation. */
 static int rank(uint32_t t)
@@ -98,7 +98,7 @@ TEST(test_reject_bad_ranges)
 	CHECK_EQ(memmap_add(&map, 0x1000, 0, MEM_USABLE), -EINVAL);
 	CHECK_EQ(memmap_add(&map, UINT64_MAX, 2, MEM_USABLE), -EINVAL);
 	CHECK_EQ(memmap_add(&map, 0xfffffffffffff000ull, 0x2000, MEM_USABLE), -EINVAL);
-	CHECK_EQ(memmap_add(&map, 1, UINT64_MAX, MEM_USABLE), -EINVAL);
+	CHECK_EQ(memmap_add(&map, 2, UINT64_MAX, MEM_USABLE), -EINVAL);
 	CHECK_EQ(memmap_add(&map, 0x1000, 0x1000, 0), -EINVAL);
 	CHECK_EQ(memmap_set(&map, UINT64_MAX, 2, MEM_KEEL), -EINVAL);
 	CHECK_EQ(memmap_set(&map, 0, 0, MEM_KEEL), -EINVAL);
@@ -249,9 +249,9 @@ TEST(test_alloc_high)
 	uint64_t out = 0;
 
 	memmap_init(&map);
-	CHECK_EQ(memmap_add(&map, 0x1000, 0x9e000, MEM_USABLE), 0); /* [4K, 636K) */
+	CHECK_EQ(memmap_add(&map, 0x1000, 0x9e000, MEM_USABLE), 0);    /* [4K, 636K) */
 	CHECK_EQ(memmap_add(&map, 1 * MiB, 127 * MiB, MEM_USABLE), 0); /* [1M, 128M) */
-	CHECK_EQ(memmap_add(&map, 4 * GiB, 1 * GiB, MEM_USABLE), 0); /* [4G, 5G) */
+	CHECK_EQ(memmap_add(&map, 4 * GiB, 1 * GiB, MEM_USABLE), 0);   /* [4G, 5G) */
 
 	/* Highest first. */
 	CHECK_EQ(memmap_alloc(&map, 0x3000, 0x1000, 0, MEM_KEEL, &out), 0);
@@ -277,9 +277,8 @@ TEST(test_alloc_high)
 	CHECK_EQ(memmap_alloc(&map, 128 * MiB, 0x1000, 4 * GiB, MEM_KEEL, &out), -ENOMEM);
 	/* Limit below all RAM. */
 	CHECK_EQ(memmap_alloc(&map, 0x1000, 0x1000, 0x1000, MEM_KEEL, &out), -ENOMEM);
-	/* Alignment that no range satisfies. */
-	CHECK_EQ(memmap_alloc(&map, 0x1000, 8 * GiB, 0, MEM_KEEL, &out), 0);
-	CHECK_EQ(out, 0); /* [0, ...) is not usable, but 0 is 8G aligned... */
+	/* Alignment that no usable range satisfies (0 is aligned but not usable). */
+	CHECK_EQ(memmap_alloc(&map, 0x1000, 8 * GiB, 0, MEM_KEEL, &out), -ENOMEM);
 	CHECK(valid(&map));
 }
 
@@ -344,8 +343,7 @@ TEST(test_alloc_low)
 	/* Limit: must lie entirely below it. */
 	CHECK_EQ(memmap_alloc_low(&map, 0x1000, 0x1000, 0x9e000, 0x9f000, MEM_KEEL, &out), 0);
 	CHECK_EQ(out, 0x9e000);
-	CHECK_EQ(memmap_alloc_low(&map, 0x2000, 0x1000, 0x9d000, 0x9f000, MEM_KEEL, &out),
-		 -ENOMEM);
+	CHECK_EQ(memmap_alloc_low(&map, 0x2000, 0x1000, 0x9d000, 0x9f000, MEM_KEEL, &out), -ENOMEM);
 	/* Big alignment moves to the high range. */
 	CHECK_EQ(memmap_alloc_low(&map, 0x1000, 2 * MiB, 0, 0, MEM_KEEL, &out), 0);
 	CHECK_EQ(out, 2 * MiB);
@@ -394,7 +392,7 @@ TEST(test_full_map)
 
 	/* Changes that need no new entry still work. */
 	CHECK_EQ(memmap_add(&map, 0x10000, 0x1000, MEM_USABLE), 0); /* already usable */
-	CHECK_EQ(memmap_add(&map, 0x20000, 0x800, MEM_USABLE), 0); /* reserved wins */
+	CHECK_EQ(memmap_add(&map, 0x20000, 0x800, MEM_USABLE), 0);  /* reserved wins */
 	CHECK(memcmp(&map, &saved, sizeof(map)) == 0);
 	CHECK_EQ(memmap_set(&map, 0x10000, 0x2000, MEM_KEEL), 0); /* whole entry retyped */
 	CHECK_EQ(map.nr, MEMMAP_MAX);
@@ -413,17 +411,43 @@ TEST(test_full_map)
 	CHECK_EQ(map.nr, MEMMAP_MAX - 1);
 	CHECK(valid(&map));
 
-	/*
-	 * A change that first adds entries and later removes them, ending with the
-	 * same count: [0x31000, 0x70fff] over usable/reserved ranges as usable fills
-	 * holes (growing) while merging usable neighbours (shrinking).
-	 */
+	/* Forcing one type over several ranges and holes collapses them into one. */
 	fill_map();
 	CHECK_EQ(memmap_set(&map, 0x30000, 0x50000, MEM_USABLE), 0);
 	CHECK(valid(&map));
 	CHECK_EQ(memmap_type_at(&map, 0x50000), MEM_USABLE);
 	CHECK_EQ(memmap_type_at(&map, 0x7ffff), MEM_USABLE);
 	CHECK_EQ(map.nr, MEMMAP_MAX - 4);
+}
+
+/*
+ * A change whose first part adds entries (holes between reserved ranges
+ * become usable ranges) and whose second part removes more (holes between
+ * usable ranges merge them), on a full map. The final map would fit; the
+ * implementation may do it, or refuse it with -ENOSPC (it rewrites in place
+ * and may need the room temporarily), but must never corrupt the map.
+ */
+TEST(test_full_map_grow_then_shrink)
+{
+	uint32_t i;
+
+	memmap_init(&map);
+	for (i = 0; i < 10; i++)
+		CHECK_EQ(memmap_add(&map, (uint64_t)i * 0x10000, 0x1000, MEM_RESERVED), 0);
+	for (; i < MEMMAP_MAX; i++)
+		CHECK_EQ(memmap_add(&map, (uint64_t)i * 0x10000, 0x1000, MEM_USABLE), 0);
+	CHECK_EQ(map.nr, MEMMAP_MAX);
+	saved = map;
+
+	int rc = memmap_add(&map, 0, (uint64_t)MEMMAP_MAX * 0x10000, MEM_USABLE);
+	if (rc == 0) {
+		CHECK(valid(&map));
+		CHECK_EQ(map.nr, 20);
+		CHECK_EQ(memmap_type_at(&map, 0x9ffff), MEM_USABLE);
+	} else {
+		CHECK_EQ(rc, -ENOSPC);
+		CHECK(memcmp(&map, &saved, sizeof(map)) == 0);
+	}
 }
 
 /*
@@ -522,13 +546,14 @@ static void random_run(uint64_t origin, uint64_t seed)
 			int want = model_find(size, align, high ? 0 : lo, hi, high);
 
 			if (high)
-				rc = memmap_alloc(&map, (uint64_t)size * 0x1000, (uint64_t)align * 0x1000,
+				rc = memmap_alloc(&map, (uint64_t)size * 0x1000,
+						  (uint64_t)align * 0x1000,
 						  origin + (uint64_t)hi * 0x1000, MEM_KEEL, &out);
 			else
-				rc = memmap_alloc_low(&map, (uint64_t)size * 0x1000,
-						      (uint64_t)align * 0x1000,
-						      origin + (uint64_t)lo * 0x1000,
-						      origin + (uint64_t)hi * 0x1000, MEM_KEEL, &out);
+				rc = memmap_alloc_low(
+					&map, (uint64_t)size * 0x1000, (uint64_t)align * 0x1000,
+					origin + (uint64_t)lo * 0x1000,
+					origin + (uint64_t)hi * 0x1000, MEM_KEEL, &out);
 			/* hi == MODEL_PAGES at the top of memory is limit 0: no limit, same result. */
 			if (want < 0) {
 				CHECK_EQ(rc, -ENOMEM);
@@ -540,7 +565,8 @@ static void random_run(uint64_t origin, uint64_t seed)
 			}
 		}
 		if (!valid(&map) || !map_matches_model(origin)) {
-			printf("  random run (origin 0x%llx seed %llu) diverged at step %d, op %u\n",
+			printf("  random run (origin 0x%llx seed %llu) diverged at step %d, op "
+			       "%u\n",
 			       (unsigned long long)origin, (unsigned long long)seed, step, op);
 			test_failed_checks++;
 			return;
@@ -587,5 +613,6 @@ TEST_MAIN(TEST_CASE(test_empty), TEST_CASE(test_add_single), TEST_CASE(test_reje
 	  TEST_CASE(test_range_to_2_64), TEST_CASE(test_priority_pairs),
 	  TEST_CASE(test_split_and_merge), TEST_CASE(test_alloc_high), TEST_CASE(test_alloc_args),
 	  TEST_CASE(test_alloc_high_alignment_misses), TEST_CASE(test_alloc_low),
-	  TEST_CASE(test_full_map), TEST_CASE(test_random_against_model),
-	  TEST_CASE(test_type_names), TEST_CASE(test_unknown_type_ranks_as_reserved))
+	  TEST_CASE(test_full_map), TEST_CASE(test_full_map_grow_then_shrink),
+	  TEST_CASE(test_random_against_model), TEST_CASE(test_type_names),
+	  TEST_CASE(test_unknown_type_ranks_as_reserved))

@@ -1,0 +1,148 @@
+# SPDX-License-Identifier: MIT
+"""Boot Keel in QEMU (TCG) and read what it printed on the serial port.
+
+A boot is described by a Machine (CPUs, memory, firmware) and a Medium
+(an ESP directory for keel.efi, or a GRUB ISO with keel.elf). boot() runs
+QEMU until Keel prints one of its terminal lines, QEMU exits, or a timeout
+passes, and returns the serial log with what happened.
+"""
+import os
+import re
+import shutil
+import subprocess
+import time
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+BUILD = os.path.join(ROOT, "build")
+OVMF_CODE = "/usr/share/OVMF/OVMF_CODE_4M.fd"
+OVMF_VARS = "/usr/share/OVMF/OVMF_VARS_4M.fd"
+
+# Lines after which Keel does nothing more (see hv/main.c, hv/console.c, arch/x86/traps.c).
+TERMINAL = re.compile(r"keel: boot complete|keel: boot stopped|keel: cpu \d+ stopped|"
+                      r"keel: PANIC")
+
+
+def host_images():
+    """{name: path} of Debian's stock kernel (fetched once, cached) and the busybox initramfs."""
+    kernel = subprocess.run([os.path.join(ROOT, "tools", "fetch-kernel")], cwd=ROOT, check=True,
+                            stdout=subprocess.PIPE, text=True).stdout.strip().splitlines()[-1]
+    initrd = os.path.join(BUILD, "initramfs.cpio.gz")
+    if not os.path.exists(initrd):
+        subprocess.run([os.path.join(ROOT, "tools", "mkinitramfs"), initrd], check=True)
+    return {"vmlinuz": os.path.join(ROOT, kernel), "initrd.img": initrd}
+
+
+class BootResult:
+    def __init__(self, log, exited, rc, elapsed, timed_out):
+        self.log = log
+        self.exited = exited          # QEMU exited by itself (reset with -no-reboot, poweroff)
+        self.rc = rc
+        self.elapsed = elapsed
+        self.timed_out = timed_out
+
+    def has(self, pattern):
+        return re.search(pattern, self.log, re.M) is not None
+
+    def find(self, pattern):
+        m = re.search(pattern, self.log, re.M)
+        return m
+
+
+def write_esp(dirpath, cfg_text, files=None, efi_path="EFI/BOOT/BOOTX64.EFI"):
+    """An ESP directory with keel.efi at efi_path and keel.cfg beside it."""
+    if os.path.exists(dirpath):
+        shutil.rmtree(dirpath)
+    efi_dir = os.path.join(dirpath, os.path.dirname(efi_path))
+    os.makedirs(efi_dir)
+    shutil.copy(os.path.join(BUILD, "keel.efi"), os.path.join(dirpath, efi_path))
+    if cfg_text is not None:
+        with open(os.path.join(efi_dir, "keel.cfg"), "w") as f:
+            f.write(cfg_text)
+    for name, src in (files or {}).items():
+        shutil.copy(src, os.path.join(efi_dir, name))
+    return dirpath
+
+
+def write_grub_iso(iso, workdir, cfg_text, modules=None, keel_cmdline="", extra_entries=""):
+    """A GRUB rescue ISO (BIOS and UEFI) booting keel.elf with multiboot2.
+
+    modules: {module string: source file}; keel.cfg is added as a module
+    named 'keel.cfg' unless cfg_text is None.
+    """
+    if os.path.exists(workdir):
+        shutil.rmtree(workdir)
+    os.makedirs(os.path.join(workdir, "boot", "grub"))
+    shutil.copy(os.path.join(BUILD, "keel.elf"), os.path.join(workdir, "boot", "keel.elf"))
+    lines = ["multiboot2 /boot/keel.elf %s" % keel_cmdline]
+    if cfg_text is not None:
+        with open(os.path.join(workdir, "boot", "keel.cfg"), "w") as f:
+            f.write(cfg_text)
+        lines.append("module2 /boot/keel.cfg keel.cfg")
+    for name, src in (modules or {}).items():
+        dst = os.path.join(workdir, "boot", os.path.basename(name))
+        shutil.copy(src, dst)
+        lines.append("module2 /boot/%s %s" % (os.path.basename(name), name))
+    with open(os.path.join(workdir, "boot", "grub", "grub.cfg"), "w") as f:
+        f.write("set timeout=0\nset default=0\ninsmod all_video\n")
+        f.write("menuentry \"Keel\" {\n  %s\n}\n" % "\n  ".join(lines))
+        f.write(extra_entries)
+    subprocess.run(["grub-mkrescue", "-o", iso, workdir], check=True,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return iso
+
+
+def qemu_cmd(log, smp=4, mem="2G", firmware="ovmf", esp=None, iso=None, vars_copy=None,
+             extra=()):
+    cmd = ["qemu-system-x86_64", "-accel", "tcg", "-machine", "q35", "-cpu", "EPYC,+svm",
+           "-smp", str(smp), "-m", str(mem), "-display", "none", "-no-reboot", "-net", "none",
+           "-serial", "file:" + log, "-monitor", "none"]
+    if firmware == "ovmf":
+        shutil.copy(OVMF_VARS, vars_copy)
+        cmd += ["-drive", "if=pflash,format=raw,readonly=on,file=" + OVMF_CODE,
+                "-drive", "if=pflash,format=raw,file=" + vars_copy]
+    if esp:
+        cmd += ["-drive", "format=raw,file=fat:rw:" + esp]
+    if iso:
+        cmd += ["-cdrom", iso]
+    return cmd + list(extra)
+
+
+def boot(workdir, timeout=180, settle=1.0, **kw):
+    """Run QEMU until a terminal line, QEMU's exit, or timeout; return a BootResult."""
+    log = os.path.join(workdir, "serial.log")
+    if os.path.exists(log):
+        os.remove(log)
+    cmd = qemu_cmd(log, vars_copy=os.path.join(workdir, "vars.fd"), **kw)
+    with open(os.path.join(workdir, "qemu.cmd"), "w") as f:
+        f.write(" ".join(cmd) + "\n")
+    start = time.time()
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL,
+                            stderr=open(os.path.join(workdir, "qemu.err"), "w"))
+    timed_out = False
+    seen_end = None
+    while True:
+        rc = proc.poll()
+        text = read_log(log)
+        if rc is not None:
+            break
+        if seen_end is None and TERMINAL.search(text):
+            seen_end = time.time()
+        if seen_end is not None and time.time() - seen_end >= settle:
+            break
+        if time.time() - start > timeout:
+            timed_out = True
+            break
+        time.sleep(0.2)
+    exited = proc.poll() is not None
+    if not exited:
+        proc.kill()
+    proc.wait()
+    return BootResult(read_log(log), exited, proc.returncode, time.time() - start, timed_out)
+
+
+def read_log(path):
+    try:
+        with open(path, "rb") as f:
+            return f.read().decode("utf-8", "replace").replace("\r", "")
+    except FileNotFoundError:
+        return ""
