@@ -78,7 +78,7 @@ deps:
 
 run: all
 	$(Q)tools/ensure-deps
-	$(Q)tests/integration/run-qemu --interactive
+	$(Q)tests/integration/run-qemu
 
 test: all unit-bins
 	$(Q)tools/ensure-deps

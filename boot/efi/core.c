@@ -7,11 +7,11 @@
 #include "loader.h"
 #include <keel/string.h>
 
-#define VISIBLE_HERE __attribute__((visibility("hidden")))
+/* Defined in payload.S, part of this image: addressed PC-relative, not through the GOT. */
+#define LOCAL_SYM __attribute__((visibility("hidden")))
 
-/* payload.S */
-extern const uint8_t keel_payload[] VISIBLE_HERE;
-extern const uint64_t keel_payload_size VISIBLE_HERE;
+extern const uint8_t keel_payload[] LOCAL_SYM;
+extern const uint64_t keel_payload_size LOCAL_SYM;
 
 /* Sanity limits, far above what the core needs, against a corrupt header. */
 #define CORE_MAX_SIZE (256 * MiB)
@@ -35,11 +35,9 @@ void core_place(struct core *core)
 	if (hdr.file_size < sizeof(hdr) || hdr.file_size > len || hdr.mem_size < hdr.file_size ||
 	    hdr.mem_size > CORE_MAX_SIZE || hdr.entry64_offset >= hdr.file_size ||
 	    (align & (align - 1)) || align > CORE_MAX_ALIGN)
-		fatal("embedded keel.bin: bad header (file %lu, memory %lu, entry 0x%lx, align "
-		      "0x%lx, "
-		      "%zu bytes embedded)",
+		fatal("embedded keel.bin: bad header (file %lu, mem %lu, entry 0x%lx, align 0x%lx)",
 		      (unsigned long)hdr.file_size, (unsigned long)hdr.mem_size,
-		      (unsigned long)hdr.entry64_offset, (unsigned long)hdr.align, len);
+		      (unsigned long)hdr.entry64_offset, (unsigned long)hdr.align);
 	align = MAX(align, PAGE_SIZE);
 
 	/* Pages are page aligned: over-allocate by align - 4 KiB, then free what is left over. */

@@ -9,6 +9,9 @@
 /* Reads per Read() call: some firmware file systems misbehave on very large reads. */
 #define READ_CHUNK (16 * MiB)
 
+/* EFI_FILE_INFO with room for the longest FAT long name (255 characters and the NUL). */
+#define FILE_INFO_MAX (offsetof(EFI_FILE_INFO, FileName) + 256 * sizeof(CHAR16))
+
 static bool is_sep(CHAR16 c)
 {
 	return c == L'\\' || c == L'/';
@@ -129,9 +132,7 @@ static EFI_STATUS read_all(EFI_FILE_HANDLE fh, uint8_t *buf, uint64_t size)
 EFI_STATUS file_load(const struct loader *ld, const CHAR16 *path, uint64_t *base, uint64_t *size,
 		     const char **what)
 {
-	/* Room for the longest FAT long name (255 characters and the NUL). */
-	static uint64_t
-		info_buf[(offsetof(EFI_FILE_INFO, FileName) + 256 * sizeof(CHAR16)) / 8 + 1];
+	static uint64_t info_buf[FILE_INFO_MAX / sizeof(uint64_t) + 1];
 	EFI_FILE_INFO *info = (EFI_FILE_INFO *)info_buf;
 	UINTN info_size = sizeof(info_buf);
 	EFI_FILE_HANDLE fh;

@@ -103,7 +103,6 @@ static void fill_cmdline(struct loader *ld)
 }
 
 /* The RSDP from the configuration table (UEFI 2.10 section 4.6); the ACPI 2.0+ one preferred. */
-/* The RSDP from the configuration table (UEFI 2.10 section 4.6); the ACPI 2.0+ one preferred. */
 static void fill_rsdp(struct boot_info *bi)
 {
 	UINTN i;
