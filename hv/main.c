@@ -13,6 +13,7 @@
 #include <keel/config.h>
 #include <keel/console.h>
 #include <keel/efi.h>
+#include <keel/host.h>
 #include <keel/mm.h>
 #include <keel/multiboot2.h>
 #include <keel/percpu.h>
@@ -25,6 +26,7 @@ static struct boot_info bootinfo;
 static struct percpu bsp_percpu __aligned(4096);
 static struct keel_config config;
 static struct acpi_info acpi;
+static uint64_t acpi_rsdp;
 
 static const char *boot_source_name(uint32_t source)
 {
@@ -179,6 +181,8 @@ static unsigned int discover_cpus(void)
 	uint64_t rsdp = find_rsdp();
 	int ret;
 
+	acpi_rsdp = rsdp;
+
 	if (!rsdp) {
 		printk("keel: error: no ACPI RSDP found: cannot find the other CPUs; "
 		       "running on the boot CPU only\n");
@@ -252,5 +256,5 @@ void keel_main(uint64_t magic, uint64_t info, uint64_t phys_base)
 		__builtin_trap();
 	}
 	printk("keel: boot complete\n");
-	arch_idle();
+	host_boot(&config, &bootinfo, acpi_rsdp);
 }

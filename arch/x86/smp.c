@@ -13,6 +13,7 @@
 #include <keel/string.h>
 #include <x86/cpu.h>
 #include <x86/io.h>
+#include <x86/vcpu.h>
 
 #define ICR_INIT 0x00004500    /* delivery mode INIT, level assert */
 #define ICR_STARTUP 0x00004600 /* delivery mode STARTUP; vector = page number */
@@ -35,7 +36,7 @@ static __noreturn void ap_main(struct percpu *pc)
 	lapic_init();
 	__atomic_store_n(&pc->online, true, __ATOMIC_RELEASE);
 	printk("keel: cpu %u online (apic id %u)\n", pc->cpu_id, pc->apic_id);
-	arch_idle();
+	arch_ap_wait_for_vcpu();
 }
 
 static struct percpu *percpu_alloc(unsigned int cpu_id, uint32_t apic_id)

@@ -10,6 +10,7 @@
 #include <keel/percpu.h>
 #include <x86/io.h>
 #include <x86/traps.h>
+#include <x86/vcpu.h>
 
 static const char *const vector_names[32] = {
 	"#DE divide error",
@@ -74,7 +75,21 @@ void print_stack_trace(uint64_t rbp)
 
 void trap_handler(struct trap_frame *f)
 {
-	const char *name = f->vector < 32 ? vector_names[f->vector] : "interrupt";
+	const char *name;
+
+	/*
+	 * NMIs are not Keel's faults: one that arrives while Keel handles an
+	 * exit belongs to the guest and is injected at the next entry (or was a
+	 * kick to notice a stopped partition).
+	 */
+	if (f->vector == 2) {
+		struct vcpu *v = this_cpu()->vcpu;
+
+		if (v)
+			v->nmi_pending = true;
+		return;
+	}
+	name = f->vector < 32 ? vector_names[f->vector] : "interrupt";
 
 	printk("keel: EXCEPTION in Keel: vector %llu (%s), error code 0x%llx\n",
 	       (unsigned long long)f->vector, name, (unsigned long long)f->error_code);

@@ -11,6 +11,7 @@
 #include <keel/acpi.h>
 
 struct percpu;
+struct partition;
 
 /* Descriptor tables and exception handling for the boot CPU. */
 void arch_early_init(struct percpu *bsp);
@@ -20,6 +21,19 @@ int arch_paging_init(uint64_t ram_end);
 void arch_print_cpu_summary(void);
 /* Start every enabled CPU in the MADT. Returns the number online, the boot CPU included. */
 unsigned int arch_smp_boot(const struct acpi_info *acpi, paddr_t trampoline_page);
+/* Print the registers of the vCPU this CPU runs, if any. */
+void arch_dump_current_vcpu(void);
+/* Make every other CPU running p's vCPUs exit promptly (so they see p->stopped). */
+void arch_partition_kick(struct partition *p);
+/*
+ * Launch the host partition: nested page tables of everything but Keel's
+ * memory, its vCPUs (one per CPU online), the boot vCPU entering Linux at
+ * entry with boot_params in RSI and the given page tables/GDT. Does not
+ * return on success (the boot CPU runs vCPU 0); -errno otherwise.
+ */
+int arch_host_launch(struct partition *p, uint64_t entry, uint64_t boot_params, uint64_t cr3,
+		     uint64_t gdt, uint16_t gdt_limit);
+
 /* The idle loop of a CPU with nothing to do. */
 __noreturn void arch_idle(void);
 

@@ -12,6 +12,8 @@
 #define KEEL_MAX_CPUS 256
 #define KEEL_STACK_SIZE (16 * 1024)
 
+struct vcpu;
+
 struct percpu {
 	struct percpu *self; /* at offset 0: this_cpu() reads it through GS */
 	uint32_t cpu_id;     /* Keel's dense CPU number; the boot CPU is 0 */
@@ -19,6 +21,8 @@ struct percpu {
 	uint64_t stack_top;
 	/* Set by the CPU itself once it runs Keel code; read by the boot CPU. */
 	volatile bool online;
+	/* The vCPU this CPU runs (set by the boot CPU before it releases this one). */
+	struct vcpu *volatile vcpu;
 	struct arch_percpu arch;
 };
 

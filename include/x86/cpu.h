@@ -26,6 +26,9 @@ struct tss64 {
 } __packed;
 
 struct arch_percpu {
+	/* SVM: VM_HSAVE_PA page, and the page VMSAVE/VMLOAD keep Keel's FS/GS/TR state in. */
+	uint64_t svm_hsave_pa;
+	uint64_t svm_host_vmsave_pa;
 	uint64_t gdt[5];
 	struct tss64 tss;
 	/* Inline, so the boot CPU has them before Keel can allocate anything. */

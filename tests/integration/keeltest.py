@@ -107,8 +107,9 @@ def qemu_cmd(log, smp=4, mem="2G", firmware="ovmf", esp=None, iso=None, vars_cop
     return cmd + list(extra)
 
 
-def boot(workdir, timeout=180, settle=1.0, **kw):
-    """Run QEMU until a terminal line, QEMU's exit, or timeout; return a BootResult."""
+def boot(workdir, timeout=180, settle=1.0, until=TERMINAL, **kw):
+    """Run QEMU until a line matching until (a compiled regex; default: Keel's terminal
+    lines), QEMU's exit, or timeout; return a BootResult."""
     log = os.path.join(workdir, "serial.log")
     if os.path.exists(log):
         os.remove(log)
@@ -125,7 +126,7 @@ def boot(workdir, timeout=180, settle=1.0, **kw):
         text = read_log(log)
         if rc is not None:
             break
-        if seen_end is None and TERMINAL.search(text):
+        if seen_end is None and until.search(text):
             seen_end = time.time()
         if seen_end is not None and time.time() - seen_end >= settle:
             break

@@ -1,0 +1,192 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Launching the host partition on x86: its nested page tables, one vCPU per
+ * CPU Keel runs on (vCPU n on CPU n, with the same APIC ID, so the host's
+ * view of its CPUs is the real one), and the release of the other CPUs
+ * into their vCPUs, which wait for the host's STARTUP IPIs.
+ */
+#include <keel/arch.h>
+#include <keel/console.h>
+#include <keel/errno.h>
+#include <keel/mm.h>
+#include <keel/partition.h>
+#include <keel/percpu.h>
+#include <keel/string.h>
+#include <x86/cpu.h>
+#include <x86/io.h>
+#include <x86/s2pt.h>
+#include <x86/vcpu.h>
+
+#define CPUID81_ECX_SVM (1u << 2)
+#define CPUID81_EDX_GBPAGES (1u << 26)
+#define ICR_NMI 0x00000400 /* delivery mode NMI (SDM Vol. 3A 12.6.1) */
+#define HOST_MAP_LIMIT (1ull << 40) /* the host sees at most 1 TiB of physical space */
+
+static struct s2pt host_stage2;
+static uint64_t scratch_page_pa;
+
+static void *stage2_alloc(void *ctx, uint64_t *pa)
+{
+	void *p = page_alloc(1);
+
+	if (p)
+		*pa = virt_to_phys(p);
+	return p;
+}
+
+static void *stage2_virt(void *ctx, uint64_t pa)
+{
+	return phys_to_virt(pa);
+}
+
+static bool is_ram(uint32_t type)
+{
+	return type != MEM_RESERVED && type != MEM_UNUSABLE;
+}
+
+/*
+ * The host's guest-physical space is the machine's, identity-mapped: RAM
+ * write-back, everything else (MMIO, holes) uncached, except Keel's memory,
+ * whose every page maps to one scratch page: the host reads no Keel data
+ * and its writes land nowhere that matters, without an exit.
+ */
+static int build_host_stage2(struct partition *p, bool trap_apic)
+{
+	uint32_t a, b, c, d;
+	uint64_t limit;
+	void *scratch;
+	int ret;
+
+	cpuid(0x80000001, &a, &b, &c, &d);
+	host_stage2.format = S2PT_NPT;
+	host_stage2.alloc_page = stage2_alloc;
+	host_stage2.phys_to_virt = stage2_virt;
+	host_stage2.allow_1g = d & CPUID81_EDX_GBPAGES;
+	ret = s2pt_init(&host_stage2);
+	if (ret)
+		return ret;
+	cpuid(0x80000008, &a, &b, &c, &d);
+	limit = MIN(1ull << (a & 0xff), HOST_MAP_LIMIT);
+	ret = s2pt_map(&host_stage2, 0, 0, limit, S2PT_RWX, S2PT_UC);
+	for (uint32_t i = 0; !ret && i < keel_memmap.nr; i++) {
+		const struct boot_mmap_entry *e = &keel_memmap.e[i];
+		uint64_t base = ALIGN_DOWN(e->base, PAGE_SIZE);
+		uint64_t end = ALIGN_UP(e->base + e->size, PAGE_SIZE);
+
+		if (is_ram(e->type) && e->type != MEM_KEEL && end <= limit)
+			ret = s2pt_map(&host_stage2, base, base, end - base, S2PT_RWX, S2PT_WB);
+	}
+	scratch = page_alloc(1);
+	if (!ret && !scratch)
+		ret = -ENOMEM;
+	if (!ret)
+		scratch_page_pa = virt_to_phys(scratch);
+	for (uint32_t i = 0; !ret && i < keel_memmap.nr; i++) {
+		const struct boot_mmap_entry *e = &keel_memmap.e[i];
+
+		if (e->type != MEM_KEEL)
+			continue;
+		for (uint64_t pa = e->base; !ret && pa < e->base + e->size; pa += PAGE_SIZE)
+			ret = s2pt_map(&host_stage2, pa, scratch_page_pa, PAGE_SIZE,
+				       S2PT_READ | S2PT_WRITE, S2PT_WB);
+	}
+	if (!ret && trap_apic)
+		ret = s2pt_unmap(&host_stage2, rdmsr(MSR_IA32_APIC_BASE) & 0xffffff000ull,
+				 PAGE_SIZE);
+	p->stage2 = &host_stage2;
+	return ret;
+}
+
+static void choose_backend(void)
+{
+	uint32_t a, b, c, d;
+
+	cpuid(0x80000001, &a, &b, &c, &d);
+	if (c & CPUID81_ECX_SVM)
+		vcpu_ops = &svm_vcpu_ops;
+}
+
+/* A CPU's way into its vCPU: turn on virtualization, then run. */
+static __noreturn void run_vcpu_here(struct vcpu *v)
+{
+	int ret = vcpu_ops->cpu_enable();
+
+	if (ret) {
+		printk("keel: cannot enable %s on cpu %u (%d)\n", vcpu_ops->name, this_cpu_id(),
+		       ret);
+		partition_stop(v->part, "vcpu %u could not start", v->id);
+		arch_idle();
+	}
+	vcpu_loop(v);
+}
+
+void arch_ap_wait_for_vcpu(void)
+{
+	struct percpu *pc = this_cpu();
+	struct vcpu *v;
+
+	while (!(v = __atomic_load_n(&pc->vcpu, __ATOMIC_ACQUIRE)))
+		cpu_relax();
+	run_vcpu_here(v);
+}
+
+int arch_host_launch(struct partition *p, uint64_t entry, uint64_t boot_params, uint64_t cr3,
+		     uint64_t gdt, uint16_t gdt_limit)
+{
+	unsigned int n = nr_cpus_online ? nr_cpus_online : 1;
+	int ret;
+
+	choose_backend();
+	if (!vcpu_ops) {
+		printk("keel: error: this CPU has no SVM with nested paging; the VMX backend is not "
+		       "there yet\n");
+		return -ENODEV;
+	}
+	ret = build_host_stage2(p, n > 1);
+	if (ret)
+		return ret;
+	for (unsigned int i = 0; i < n; i++) {
+		struct vcpu *v = page_alloc(ALIGN_UP(sizeof(*v), PAGE_SIZE) / PAGE_SIZE);
+
+		if (!v)
+			return -ENOMEM;
+		v->part = p;
+		v->id = i;
+		v->cpu = percpu_table[i];
+		v->apic_id = percpu_table[i]->apic_id;
+		v->state = i == 0 ? VCPU_RUNNING : VCPU_WAIT_SIPI;
+		ret = vcpu_ops->vcpu_create(v);
+		if (ret)
+			return ret;
+		p->vcpus[i] = v;
+	}
+	p->nr_vcpus = n;
+	p->nr_running = 1;
+	p->vcpus[0]->regs.rsi = boot_params;
+	vcpu_ops->set_linux64_state(p->vcpus[0], entry, cr3, gdt, gdt_limit);
+	printk("keel: host: %u vcpus on %s with nested paging, entering Linux\n", n,
+	       vcpu_ops->name);
+
+	for (unsigned int i = 1; i < n; i++)
+		__atomic_store_n(&percpu_table[i]->vcpu, p->vcpus[i], __ATOMIC_RELEASE);
+	this_cpu()->vcpu = p->vcpus[0];
+	run_vcpu_here(p->vcpus[0]);
+}
+
+void arch_dump_current_vcpu(void)
+{
+	struct vcpu *v = this_cpu()->vcpu;
+
+	if (v)
+		vcpu_dump(v);
+}
+
+void arch_partition_kick(struct partition *p)
+{
+	for (uint32_t i = 0; i < p->nr_vcpus; i++) {
+		struct vcpu *v = p->vcpus[i];
+
+		if (v && v->cpu != this_cpu() && v->state != VCPU_STOPPED)
+			lapic_send_ipi(v->cpu->apic_id, ICR_NMI);
+	}
+}

@@ -1,0 +1,137 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The host partition's local APIC while it starts its CPUs. The host sees
+ * the real APICs, but its INIT and STARTUP IPIs must not reach the real
+ * CPUs: those run Keel. Until every host vCPU has started, the APIC page
+ * (xAPIC MMIO) is left out of the host's nested page tables; each access
+ * exits, is decoded (arch/x86/decode.c) and performed on the real APIC of
+ * this CPU, except ICR writes of INIT or STARTUP, which Keel turns into
+ * state changes of the target vCPU. Once all host vCPUs run, the page is
+ * mapped through and the host's APIC accesses no longer exit.
+ *
+ * Limitation: an INIT/STARTUP sent after that (CPU hot-plug in the host)
+ * is not virtualized; the physical INIT is intercepted and the vCPU waits
+ * for a STARTUP that never comes (docs/architecture.md).
+ */
+#include <keel/console.h>
+#include <keel/errno.h>
+#include <keel/partition.h>
+#include <keel/string.h>
+#include <x86/cpu.h>
+#include <x86/decode.h>
+#include <x86/io.h>
+#include <x86/s2pt.h>
+#include <x86/vcpu.h>
+
+#define APIC_ICR_LO 0x300
+#define APIC_ICR_HI 0x310
+#define ICR_MODE(lo) (((lo) >> 8) & 7)
+#define ICR_MODE_INIT 5
+#define ICR_MODE_STARTUP 6
+#define ICR_LEVEL_ASSERT (1u << 14)
+#define ICR_SHORTHAND(lo) (((lo) >> 18) & 3)
+
+static uint64_t apic_page(void)
+{
+	return rdmsr(MSR_IA32_APIC_BASE) & 0xffffff000ull;
+}
+
+bool vapic_is_apic_page(uint64_t gpa)
+{
+	return (gpa & ~0xfffull) == apic_page();
+}
+
+static bool icr_targets(struct vcpu *self, struct vcpu *t, uint32_t lo, uint32_t dest)
+{
+	switch (ICR_SHORTHAND(lo)) {
+	case 1:
+		return t == self;
+	case 2:
+		return true;
+	case 3:
+		return t != self;
+	default:
+		return t->apic_id == dest;
+	}
+}
+
+static void host_icr_write(struct vcpu *v, uint32_t lo)
+{
+	struct partition *p = v->part;
+	uint32_t mode = ICR_MODE(lo);
+	uint32_t dest = mmio_read32(apic_page() + APIC_ICR_HI) >> 24;
+
+	if (mode != ICR_MODE_INIT && mode != ICR_MODE_STARTUP) {
+		mmio_write32(apic_page() + APIC_ICR_LO, lo);
+		return;
+	}
+	/* INIT level de-assert (SDM Vol. 3A 12.6.1) does nothing on current CPUs. */
+	if (mode == ICR_MODE_INIT && !(lo & ICR_LEVEL_ASSERT))
+		return;
+	for (uint32_t i = 0; i < p->nr_vcpus; i++) {
+		struct vcpu *t = p->vcpus[i];
+
+		if (!icr_targets(v, t, lo, dest))
+			continue;
+		if (mode == ICR_MODE_INIT) {
+			if (t->state == VCPU_RUNNING && t != v)
+				printk("keel: partition %s: INIT to running vcpu %u ignored\n", p->name,
+				       t->id);
+			continue;
+		}
+		if (t->state == VCPU_WAIT_SIPI) {
+			t->sipi_vector = lo & 0xff;
+			__atomic_store_n(&t->sipi_pending, true, __ATOMIC_RELEASE);
+		}
+	}
+}
+
+enum exit_action vapic_host_mmio(struct vcpu *v, struct vm_exit *e)
+{
+	uint8_t bytes[15];
+	struct mmio_insn insn;
+	uint64_t rip = vcpu_ops->get_rip(v);
+	size_t n = MIN(sizeof(bytes), PAGE_SIZE - (rip & 0xfff));
+	uint32_t off = e->npf.gpa & 0xfff;
+	uint64_t *reg;
+	int ret;
+
+	ret = guest_read_virt(v, rip, bytes, n);
+	if (!ret) {
+		ret = x86_decode_mmio(bytes, n, vcpu_ops->get_efer(v) & (1ull << 10), &insn);
+		if (ret == -EAGAIN && n < sizeof(bytes) &&
+		    !guest_read_virt(v, rip, bytes, sizeof(bytes)))
+			ret = x86_decode_mmio(bytes, sizeof(bytes),
+					      vcpu_ops->get_efer(v) & (1ull << 10), &insn);
+	}
+	if (ret) {
+		partition_stop(v->part, "cannot decode the instruction at 0x%llx accessing the "
+					"local APIC (offset 0x%x): %d",
+			       (unsigned long long)rip, off, ret);
+		return EXIT_STOP_VCPU;
+	}
+	reg = &((uint64_t *)&v->regs)[insn.reg];
+	if (insn.op == MMIO_READ) {
+		uint64_t value = mmio_read32(apic_page() + (off & ~3u)) >> ((off & 3) * 8);
+		*reg = x86_mmio_merge(&insn, *reg, value);
+	} else {
+		uint32_t value = (uint32_t)(insn.op == MMIO_WRITE_IMM ? insn.imm : *reg);
+
+		if ((off & ~3u) == APIC_ICR_LO)
+			host_icr_write(v, value);
+		else
+			mmio_write32(apic_page() + (off & ~3u), value);
+	}
+	vcpu_skip(v, insn.length);
+	return EXIT_RESUME;
+}
+
+/* Map the APIC page through once every host vCPU runs (called from the exit loop). */
+void vapic_host_passthrough(struct partition *p)
+{
+	if (s2pt_map(p->stage2, apic_page(), apic_page(), PAGE_SIZE, S2PT_RWX, S2PT_UC))
+		return; /* out of memory: keep emulating, which stays correct */
+	__atomic_fetch_add(&p->stage2_gen, 1, __ATOMIC_RELEASE);
+	printk("keel: partition %s: all %u vcpus started; local APIC passed through\n", p->name,
+	       p->nr_vcpus);
+}

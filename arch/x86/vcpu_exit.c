@@ -1,0 +1,304 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Exit handling shared by the SVM and VMX backends. The backend describes
+ * each exit in a struct vm_exit; vcpu_handle_exit() dispatches through a
+ * const table indexed by the neutral reason. A reason without a handler,
+ * or a handler that finds the guest misbehaving beyond repair, stops the
+ * partition with a report; Keel and the other partitions carry on.
+ */
+#include <keel/arch.h>
+#include <keel/console.h>
+#include <keel/partition.h>
+#include <keel/string.h>
+#include <x86/io.h>
+#include <x86/vcpu.h>
+
+#define X86_GP 13
+#define X86_UD 6
+
+/* Keel's CPUID signature leaf for the host partition: "KeelHVKeelHV". */
+#define KEEL_CPUID_BASE 0x40000000
+#define CPUID1_ECX_X2APIC (1u << 21)
+#define CPUID1_ECX_VMX (1u << 5)
+#define CPUID1_ECX_HYPERVISOR (1u << 31)
+#define CPUID7_ECX_LA57 (1u << 16)
+#define CPUID81_ECX_SVM (1u << 2)
+
+const struct vcpu_ops *vcpu_ops;
+
+typedef enum exit_action (*exit_handler_t)(struct vcpu *v, struct vm_exit *e);
+
+void vcpu_skip(struct vcpu *v, unsigned int len)
+{
+	vcpu_ops->set_rip(v, vcpu_ops->get_rip(v) + len);
+}
+
+static enum exit_action handle_cpuid(struct vcpu *v, struct vm_exit *e)
+{
+	struct guest_regs *r = &v->regs;
+	uint32_t leaf = (uint32_t)r->rax, sub = (uint32_t)r->rcx;
+	uint32_t a, b, c, d;
+
+	if (leaf >= KEEL_CPUID_BASE && leaf < KEEL_CPUID_BASE + 0x100) {
+		a = b = c = d = 0;
+		if (leaf == KEEL_CPUID_BASE) {
+			a = KEEL_CPUID_BASE;
+			memcpy(&b, "Keel", 4);
+			memcpy(&c, "HVKe", 4);
+			memcpy(&d, "elHV", 4);
+		}
+	} else {
+		cpuid_count(leaf, sub, &a, &b, &c, &d);
+		switch (leaf) {
+		case 1:
+			/* A hypervisor is present; no nested virtualization (yet). */
+			c |= CPUID1_ECX_HYPERVISOR;
+			c &= ~CPUID1_ECX_VMX;
+			break;
+		case 7:
+			/* No 5-level paging: Linux would switch modes in its boot trampoline. */
+			if (sub == 0)
+				c &= ~CPUID7_ECX_LA57;
+			break;
+		case 0x80000001:
+			c &= ~CPUID81_ECX_SVM;
+			break;
+		case 0x8000000a:
+			a = b = c = d = 0; /* SVM feature leaf: nothing to offer */
+			break;
+		}
+	}
+	r->rax = a;
+	r->rbx = b;
+	r->rcx = c;
+	r->rdx = d;
+	vcpu_skip(v, e->insn_len);
+	return EXIT_RESUME;
+}
+
+static void msr_result(struct vcpu *v, uint64_t value)
+{
+	v->regs.rax = (uint32_t)value;
+	v->regs.rdx = value >> 32;
+}
+
+static enum exit_action handle_rdmsr(struct vcpu *v, struct vm_exit *e)
+{
+	uint32_t msr = (uint32_t)v->regs.rcx;
+
+	switch (msr) {
+	case MSR_EFER:
+		msr_result(v, vcpu_ops->get_efer(v));
+		break;
+	case MSR_VM_CR:
+		/* SVM is not offered: report it disabled and locked (APM 15.30.1). */
+		msr_result(v, (1u << 3) | (1u << 4));
+		break;
+	default:
+		vcpu_ops->inject_exception(v, X86_GP, true, 0);
+		return EXIT_RESUME;
+	}
+	vcpu_skip(v, e->insn_len);
+	return EXIT_RESUME;
+}
+
+static enum exit_action handle_wrmsr(struct vcpu *v, struct vm_exit *e)
+{
+	uint32_t msr = (uint32_t)v->regs.rcx;
+	uint64_t value = (v->regs.rdx << 32) | (uint32_t)v->regs.rax;
+
+	switch (msr) {
+	case MSR_EFER:
+		vcpu_ops->set_efer(v, value);
+		break;
+	case MSR_VM_CR:
+	case 0xc0010117: /* VM_HSAVE_PA: Keel's, never the guest's */
+		printk("keel: partition %s: refused write of 0x%llx to MSR 0x%x (Keel's own)\n",
+		       v->part->name, (unsigned long long)value, msr);
+		vcpu_ops->inject_exception(v, X86_GP, true, 0);
+		return EXIT_RESUME;
+	default:
+		vcpu_ops->inject_exception(v, X86_GP, true, 0);
+		return EXIT_RESUME;
+	}
+	vcpu_skip(v, e->insn_len);
+	return EXIT_RESUME;
+}
+
+/*
+ * The host's COM1 data port. Reads and divisor-latch writes go to the UART;
+ * transmitted bytes go through Keel's console so the host's lines and
+ * Keel's never mix (hv/console.c).
+ */
+static enum exit_action handle_io(struct vcpu *v, struct vm_exit *e)
+{
+	if (e->io.string || e->io.port != 0x3f8 || e->io.size != 1) {
+		partition_stop(v->part, "unexpected I/O exit: port 0x%x size %u%s", e->io.port,
+			       e->io.size, e->io.string ? " (string)" : "");
+		return EXIT_STOP_VCPU;
+	}
+	if (e->io.in)
+		v->regs.rax = (v->regs.rax & ~0xffull) | inb(0x3f8);
+	else if (inb(0x3fb) & 0x80) /* LCR.DLAB: the write sets the baud divisor */
+		outb(0x3f8, (uint8_t)v->regs.rax);
+	else
+		console_partition_putc(v->part, (char)v->regs.rax);
+	vcpu_skip(v, e->insn_len);
+	return EXIT_RESUME;
+}
+
+static enum exit_action handle_npf(struct vcpu *v, struct vm_exit *e)
+{
+	if (vapic_is_apic_page(e->npf.gpa) && v->part->id == 0)
+		return vapic_host_mmio(v, e);
+	partition_stop(v->part, "access to unmapped guest-physical address 0x%llx (%s)",
+		       (unsigned long long)e->npf.gpa,
+		       e->npf.fetch ? "fetch" : e->npf.write ? "write" : "read");
+	return EXIT_STOP_VCPU;
+}
+
+static enum exit_action handle_shutdown(struct vcpu *v, struct vm_exit *e)
+{
+	partition_stop(v->part, "triple fault on vcpu %u", v->id);
+	return EXIT_STOP_VCPU;
+}
+
+static enum exit_action handle_init(struct vcpu *v, struct vm_exit *e)
+{
+	/* An INIT IPI sent by the partition's own vCPUs: wait for STARTUP. */
+	v->state = VCPU_WAIT_SIPI;
+	return EXIT_RESUME;
+}
+
+static enum exit_action handle_nmi(struct vcpu *v, struct vm_exit *e)
+{
+	/* The NMI stays pending; Keel's NMI handler notes it and it is re-injected. */
+	return EXIT_RESUME;
+}
+
+static enum exit_action handle_hypercall(struct vcpu *v, struct vm_exit *e)
+{
+	/* KVM's convention: unknown hypercalls return -KVM_ENOSYS (-1000) in RAX. */
+	v->regs.rax = (uint64_t)-1000;
+	vcpu_skip(v, e->insn_len);
+	return EXIT_RESUME;
+}
+
+static enum exit_action handle_virt_insn(struct vcpu *v, struct vm_exit *e)
+{
+	/* Nested virtualization is not offered: the instructions are undefined. */
+	vcpu_ops->inject_exception(v, X86_UD, false, 0);
+	return EXIT_RESUME;
+}
+
+static enum exit_action handle_invd(struct vcpu *v, struct vm_exit *e)
+{
+	/* INVD would discard dirty lines of other partitions: do WBINVD's job instead. */
+	__asm__ volatile("wbinvd" ::: "memory");
+	vcpu_skip(v, e->insn_len);
+	return EXIT_RESUME;
+}
+
+static enum exit_action handle_intr(struct vcpu *v, struct vm_exit *e)
+{
+	return EXIT_RESUME;
+}
+
+static const exit_handler_t exit_handlers[EXIT_REASON_MAX] = {
+	[EXIT_CPUID] = handle_cpuid,
+	[EXIT_RDMSR] = handle_rdmsr,
+	[EXIT_WRMSR] = handle_wrmsr,
+	[EXIT_IO] = handle_io,
+	[EXIT_NPF] = handle_npf,
+	[EXIT_SHUTDOWN] = handle_shutdown,
+	[EXIT_INIT] = handle_init,
+	[EXIT_NMI] = handle_nmi,
+	[EXIT_INTR] = handle_intr,
+	[EXIT_HYPERCALL] = handle_hypercall,
+	[EXIT_VIRT_INSN] = handle_virt_insn,
+	[EXIT_INVD] = handle_invd,
+};
+
+static const char *const exit_names[EXIT_REASON_MAX] = {
+	[EXIT_UNKNOWN] = "unknown",
+	[EXIT_CPUID] = "cpuid",
+	[EXIT_RDMSR] = "rdmsr",
+	[EXIT_WRMSR] = "wrmsr",
+	[EXIT_IO] = "i/o",
+	[EXIT_NPF] = "nested page fault",
+	[EXIT_HLT] = "hlt",
+	[EXIT_SHUTDOWN] = "shutdown",
+	[EXIT_INIT] = "init",
+	[EXIT_NMI] = "nmi",
+	[EXIT_INTR] = "interrupt",
+	[EXIT_HYPERCALL] = "hypercall",
+	[EXIT_VIRT_INSN] = "virtualization instruction",
+	[EXIT_EXCEPTION] = "exception",
+	[EXIT_INVD] = "invd",
+	[EXIT_INVALID_STATE] = "invalid guest state",
+};
+
+enum exit_action vcpu_handle_exit(struct vcpu *v, struct vm_exit *e)
+{
+	exit_handler_t h = e->reason < EXIT_REASON_MAX ? exit_handlers[e->reason] : NULL;
+
+	if (!h) {
+		partition_stop(v->part, "unhandled exit: %s (hardware code 0x%llx)",
+			       e->reason < EXIT_REASON_MAX ? exit_names[e->reason] : "?",
+			       (unsigned long long)e->hw_code);
+		return EXIT_STOP_VCPU;
+	}
+	return h(v, e);
+}
+
+void vcpu_dump(struct vcpu *v)
+{
+	const struct guest_regs *r = &v->regs;
+
+	printk("  vcpu %u: rip %016llx cr0 %08llx cr3 %016llx cr4 %08llx efer %llx\n", v->id,
+	       (unsigned long long)vcpu_ops->get_rip(v), (unsigned long long)vcpu_ops->get_cr0(v),
+	       (unsigned long long)vcpu_ops->get_cr3(v), (unsigned long long)vcpu_ops->get_cr4(v),
+	       (unsigned long long)vcpu_ops->get_efer(v));
+	printk("  rax %016llx rbx %016llx rcx %016llx rdx %016llx\n", (unsigned long long)r->rax,
+	       (unsigned long long)r->rbx, (unsigned long long)r->rcx, (unsigned long long)r->rdx);
+	printk("  rsi %016llx rdi %016llx rbp %016llx rsp %016llx\n", (unsigned long long)r->rsi,
+	       (unsigned long long)r->rdi, (unsigned long long)r->rbp, (unsigned long long)r->rsp);
+	printk("  r8  %016llx r9  %016llx r10 %016llx r11 %016llx\n", (unsigned long long)r->r8,
+	       (unsigned long long)r->r9, (unsigned long long)r->r10, (unsigned long long)r->r11);
+	printk("  r12 %016llx r13 %016llx r14 %016llx r15 %016llx\n", (unsigned long long)r->r12,
+	       (unsigned long long)r->r13, (unsigned long long)r->r14, (unsigned long long)r->r15);
+	vcpu_ops->dump(v);
+}
+
+void vcpu_loop(struct vcpu *v)
+{
+	struct vm_exit exit;
+
+	for (;;) {
+		if (v->part->stopped)
+			break;
+		if (v->state == VCPU_WAIT_SIPI) {
+			if (!v->sipi_pending) {
+				cpu_relax();
+				continue;
+			}
+			v->sipi_pending = false;
+			vcpu_ops->set_sipi_state(v, (uint8_t)v->sipi_vector);
+			v->state = VCPU_RUNNING;
+			if (__atomic_add_fetch(&v->part->nr_running, 1, __ATOMIC_ACQ_REL) ==
+				    v->part->nr_vcpus &&
+			    v->part->id == 0)
+				vapic_host_passthrough(v->part);
+		}
+		if (v->stage2_gen_seen != v->part->stage2_gen) {
+			v->stage2_gen_seen = v->part->stage2_gen;
+			vcpu_ops->flush_tlb(v);
+		}
+		vcpu_ops->vcpu_run(v, &exit);
+		if (vcpu_handle_exit(v, &exit) == EXIT_STOP_VCPU)
+			break;
+	}
+	v->state = VCPU_STOPPED;
+	printk("keel: partition %s: vcpu %u stopped\n", v->part->name, v->id);
+	arch_idle();
+}

@@ -1,0 +1,139 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The host partition: a stock Linux that owns the machine's devices and all
+ * the memory Keel does not keep. Its e820 is Keel's memory map with Keel's
+ * own memory and the boot modules (the images the host is loaded from)
+ * marked reserved. The kernel is entered through the 64-bit boot protocol
+ * with page tables and a GDT Keel builds in memory the host never gets as
+ * RAM (a block marked boot-module).
+ */
+#include <keel/arch.h>
+#include <keel/console.h>
+#include <keel/host.h>
+#include <keel/linux.h>
+#include <keel/mm.h>
+#include <keel/partition.h>
+#include <keel/string.h>
+
+#define ENTRY_TABLES_PAGES 7 /* PML4, PDPT, 4 PDs (identity 4 GiB), GDT */
+#define PTE_P 1ull
+#define PTE_W 2ull
+#define PTE_PS (1ull << 7)
+
+static struct boot_mmap_entry host_e820[MEMMAP_MAX];
+
+static uint32_t e820_type(uint32_t type)
+{
+	switch (type) {
+	case MEM_USABLE:
+	case MEM_ACPI_RECLAIM:
+	case MEM_ACPI_NVS:
+	case MEM_UNUSABLE:
+	case MEM_PERSISTENT:
+		return type;
+	default:
+		return MEM_RESERVED; /* Keel's, boot modules, EFI runtime, firmware */
+	}
+}
+
+static uint32_t build_host_e820(void)
+{
+	uint32_t n = 0;
+
+	for (uint32_t i = 0; i < keel_memmap.nr; i++) {
+		const struct boot_mmap_entry *e = &keel_memmap.e[i];
+		uint32_t type = e820_type(e->type);
+
+		if (n && host_e820[n - 1].type == type &&
+		    host_e820[n - 1].base + host_e820[n - 1].size == e->base) {
+			host_e820[n - 1].size += e->size;
+			continue;
+		}
+		host_e820[n].base = e->base;
+		host_e820[n].size = e->size;
+		host_e820[n].type = type;
+		n++;
+	}
+	return n;
+}
+
+/* Host memory is identity-mapped for Keel; only the host's RAM may be written. */
+static void *host_gpa_to_hva(void *ctx, uint64_t gpa, uint64_t len)
+{
+	if (!len || gpa + len < gpa || gpa + len > direct_map_end)
+		return NULL;
+	if (memmap_type_at(&keel_memmap, gpa) != MEM_USABLE ||
+	    memmap_type_at(&keel_memmap, gpa + len - 1) != MEM_USABLE)
+		return NULL;
+	return phys_to_virt(gpa);
+}
+
+/* Identity map of the low 4 GiB (2 MiB pages) and a GDT with the boot protocol's 0x10/0x18. */
+static uint64_t build_entry_tables(uint64_t *gdt_pa)
+{
+	uint64_t base;
+	uint64_t *pml4, *pdpt, *gdt;
+
+	if (memmap_alloc(&keel_memmap, ENTRY_TABLES_PAGES * PAGE_SIZE, PAGE_SIZE, 4 * GiB,
+			 MEM_BOOT_MODULE, &base))
+		return 0;
+	memset(phys_to_virt(base), 0, ENTRY_TABLES_PAGES * PAGE_SIZE);
+	pml4 = phys_to_virt(base);
+	pdpt = phys_to_virt(base + PAGE_SIZE);
+	pml4[0] = (base + PAGE_SIZE) | PTE_P | PTE_W;
+	for (int gb = 0; gb < 4; gb++) {
+		uint64_t pd_pa = base + (2 + gb) * PAGE_SIZE;
+		uint64_t *pd = phys_to_virt(pd_pa);
+
+		pdpt[gb] = pd_pa | PTE_P | PTE_W;
+		for (int i = 0; i < 512; i++)
+			pd[i] = ((uint64_t)gb * GiB + (uint64_t)i * 2 * MiB) | PTE_P | PTE_W | PTE_PS;
+	}
+	*gdt_pa = base + 6 * PAGE_SIZE;
+	gdt = phys_to_virt(*gdt_pa);
+	gdt[2] = 0x00af9a000000ffffull; /* 0x10: __BOOT_CS, 64-bit code */
+	gdt[3] = 0x00cf92000000ffffull; /* 0x18: __BOOT_DS */
+	return base;
+}
+
+void host_boot(const struct keel_config *cfg, const struct boot_info *bi, uint64_t rsdp)
+{
+	const struct boot_module *kernel = boot_find_module(bi, cfg->host.kernel.path);
+	const struct boot_module *initrd =
+		cfg->host.initrd.path[0] ? boot_find_module(bi, cfg->host.initrd.path) : NULL;
+	struct linux_boot_request req;
+	struct linux_boot_plan plan;
+	uint64_t cr3, gdt;
+	char err[192];
+	int ret;
+
+	cr3 = build_entry_tables(&gdt);
+	if (!cr3)
+		keel_fatal("no memory below 4 GiB for the host's entry page tables");
+
+	memset(&req, 0, sizeof(req));
+	req.kernel = phys_to_virt(kernel->base);
+	req.kernel_size = kernel->size;
+	if (initrd) {
+		req.initrd = phys_to_virt(initrd->base);
+		req.initrd_size = initrd->size;
+	}
+	req.cmdline = cfg->host.cmdline;
+	req.map.e = host_e820;
+	req.map.nr = build_host_e820();
+	req.rsdp = rsdp;
+	req.fb = bi->fb.base ? &bi->fb : NULL;
+	req.gpa_to_hva = host_gpa_to_hva;
+	ret = linux_load(&req, &plan, err, sizeof(err));
+	if (ret)
+		keel_fatal("keel.cfg:%d: host kernel '%s': %s", cfg->host.kernel.line,
+			   cfg->host.kernel.path, err);
+	printk("keel: host: Linux at 0x%llx (entry 0x%llx), boot_params 0x%llx, initrd 0x%llx, "
+	       "%u e820 entries\n",
+	       (unsigned long long)plan.kernel_gpa, (unsigned long long)plan.entry_gpa,
+	       (unsigned long long)plan.boot_params_gpa, (unsigned long long)plan.initrd_gpa,
+	       req.map.nr);
+	ret = arch_host_launch(&host_partition, plan.entry_gpa, plan.boot_params_gpa, cr3, gdt,
+			       4 * 8 - 1);
+	keel_fatal("cannot launch the host partition (%d)", ret);
+}
