@@ -76,12 +76,28 @@ $(BUILD)/keel.bin: $(BUILD)/keel.elf
 deps:
 	$(Q)tools/ensure-deps
 
+# Debian's stock kernel (cached in $(CACHE), kept by 'make clean') and the host's initramfs.
+.PHONY: kernel
+kernel:
+	$(Q)tools/fetch-kernel >/dev/null
+
+$(BUILD)/keel-probe: tests/host/keel-probe.c
+	@mkdir -p $(dir $@)
+	@echo "  HOSTCC  $@ (static, runs in the host partition)"
+	$(Q)$(HOSTCC) -static -O2 $(WARN) -o $@ $<
+
+$(BUILD)/initramfs.cpio.gz: tools/mkinitramfs $(BUILD)/keel-probe | kernel
+	@echo "  INITRD  $@ (busybox)"
+	$(Q)tools/mkinitramfs $@ $(BUILD)/keel-probe $(CACHE)/kernel/msr.ko
+
 run: all
 	$(Q)tools/ensure-deps
+	$(Q)$(MAKE) -s $(BUILD)/initramfs.cpio.gz
 	$(Q)tests/integration/run-qemu
 
 test: all unit-bins
 	$(Q)tools/ensure-deps
+	$(Q)$(MAKE) -s $(BUILD)/initramfs.cpio.gz
 	$(Q)python3 tests/run.py
 
 check: format-check static unit

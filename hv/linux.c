@@ -699,9 +699,9 @@ static int place_kernel(struct placer *pl, const struct linux_image_info *info, 
 		    place_low(pl, window, PAGE_SIZE, a, a + window, gpa) && *gpa == a)
 			return 0;
 		return fail(err, errlen, -ENOMEM,
-			    "kernel is not relocatable and needs %s (init_size) of usable RAM at "
-			    "0x%llx, its pref_address%s: that range is not all usable RAM",
-			    need, (unsigned long long)a, above_4g ? "" : " (below 4 GiB)");
+			    "kernel is not relocatable: it needs %s (init_size) of usable RAM at "
+			    "its pref_address 0x%llx%s, and that range is not all usable",
+			    need, (unsigned long long)a, above_4g ? "" : ", below 4 GiB");
 	}
 	if (place_low(pl, window, align, MAX(info->pref_address, LOW_1M), hi, gpa))
 		return 0;

@@ -102,6 +102,17 @@ void cpu_tables_init(struct percpu *pc)
 			 :
 			 : "m"(gdtr), "r"((uint64_t)KEEL_DS), "i"(KEEL_CS), "r"(KEEL_TSS), "m"(idtr)
 			 : "rax", "memory");
+	/*
+	 * EFER.NXE: Keel's NPT entries use the NX bit, which is a reserved bit
+	 * (a nested page fault) unless the host's EFER.NXE is set (APM 15.25.5).
+	 */
+	{
+		uint32_t eax, ebx, ecx, edx;
+
+		cpuid(0x80000001, &eax, &ebx, &ecx, &edx);
+		if (edx & (1u << 20))
+			wrmsr(MSR_EFER, rdmsr(MSR_EFER) | EFER_NXE);
+	}
 	pc->self = pc;
 	wrmsr(MSR_GS_BASE, (uint64_t)pc);
 	gs_ready = true;

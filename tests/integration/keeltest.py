@@ -27,8 +27,7 @@ def host_images():
     kernel = subprocess.run([os.path.join(ROOT, "tools", "fetch-kernel")], cwd=ROOT, check=True,
                             stdout=subprocess.PIPE, text=True).stdout.strip().splitlines()[-1]
     initrd = os.path.join(BUILD, "initramfs.cpio.gz")
-    if not os.path.exists(initrd):
-        subprocess.run([os.path.join(ROOT, "tools", "mkinitramfs"), initrd], check=True)
+    subprocess.run(["make", "-s", "-C", ROOT, "build/initramfs.cpio.gz"], check=True)
     return {"vmlinuz": os.path.join(ROOT, kernel), "initrd.img": initrd}
 
 

@@ -18,8 +18,8 @@
 
 struct pool {
 	uint8_t *mem;
-	size_t nr; /* pages in the pool */
-	size_t used; /* pages handed out */
+	size_t nr;     /* pages in the pool */
+	size_t used;   /* pages handed out */
 	size_t budget; /* pages that may still be handed out */
 };
 
@@ -147,9 +147,24 @@ static uint64_t want_leaf(enum s2pt_format f, unsigned int perms, enum s2pt_memt
 	return e;
 }
 
+/* Non-leaf entries: R|W|X (EPT) or P|RW|US (NPT), both 0x7. */
 static uint64_t want_table(enum s2pt_format f)
 {
-	return f == S2PT_EPT ? 0x7 : 0x7; /* R|W|X, or P|RW|US */
+	return 0x7;
+}
+
+/* Leaf bits for one of the permission sets and memory types the tests use. */
+static bool leaf_attrs_valid(enum s2pt_format f, uint64_t attrs)
+{
+	static const unsigned int perms[] = { S2PT_READ, S2PT_READ | S2PT_WRITE,
+					      S2PT_READ | S2PT_EXEC, S2PT_RWX };
+
+	for (size_t i = 0; i < ARRAY_SIZE(perms); i++) {
+		if (attrs == want_leaf(f, perms[i], S2PT_WB) ||
+		    attrs == want_leaf(f, perms[i], S2PT_UC))
+			return true;
+	}
+	return false;
 }
 
 /*
@@ -178,11 +193,7 @@ static size_t check_tree_rec(const struct s2pt *pt, uint64_t pa, int level, uint
 
 			CHECK(level <= 2);
 			CHECK_EQ(ADDR(e) & (size - 1), 0);
-			CHECK(attrs == want_leaf(pt->format, S2PT_RWX, S2PT_WB) ||
-			      attrs == want_leaf(pt->format, S2PT_READ | S2PT_WRITE, S2PT_UC) ||
-			      attrs == want_leaf(pt->format, S2PT_READ, S2PT_WB) ||
-			      attrs == want_leaf(pt->format, S2PT_READ | S2PT_EXEC, S2PT_WB) ||
-			      attrs == want_leaf(pt->format, S2PT_READ | S2PT_WRITE, S2PT_WB));
+			CHECK(leaf_attrs_valid(pt->format, attrs));
 			if (level == 0)
 				CHECK_EQ(e & 0x80, 0);
 			continue;
@@ -274,7 +285,7 @@ TEST(identity_1g)
 			check_map(&pt, g * GiB + GiB - 1, g * GiB + GiB - 1, S2PT_RWX, GiB);
 		}
 		check_unmapped(&pt, 3 * GiB);
-		check_unmapped(&pt, 3 * GiB + 0xfee00000 - 3 * GiB);
+		check_unmapped(&pt, 0xfee00000);
 		check_unmapped(&pt, 4 * GiB - 1);
 		check_unmapped(&pt, 6 * GiB);
 		check_unmapped(&pt, 512 * GiB);
@@ -316,7 +327,8 @@ TEST(edges)
 		uint64_t start = 2 * MiB - 3 * PAGE_SIZE, end = 8 * MiB + 2 * PAGE_SIZE;
 		uint64_t leaf = want_leaf(formats[f], S2PT_RWX, S2PT_WB);
 
-		CHECK_EQ(s2pt_map(&pt, start, start + 0x40000000, end - start, S2PT_RWX, S2PT_WB), 0);
+		CHECK_EQ(s2pt_map(&pt, start, start + 0x40000000, end - start, S2PT_RWX, S2PT_WB),
+			 0);
 		check_unmapped(&pt, start - PAGE_SIZE);
 		for (uint64_t g = start; g < 2 * MiB; g += PAGE_SIZE) {
 			check_map(&pt, g, g + 0x40000000, S2PT_RWX, PAGE_SIZE);
@@ -376,7 +388,8 @@ TEST(encodings)
 		uint64_t hpa = 0x000fffffc0000000ull; /* top 1 GiB of a 52-bit space */
 
 		CHECK_EQ(s2pt_map(&pt, GiB, hpa, GiB, cases[i].perms, cases[i].t), 0);
-		CHECK_EQ(s2pt_map(&pt, 0x1000, 0xfee00000, PAGE_SIZE, cases[i].perms, cases[i].t), 0);
+		CHECK_EQ(s2pt_map(&pt, 0x1000, 0xfee00000, PAGE_SIZE, cases[i].perms, cases[i].t),
+			 0);
 		CHECK_EQ(s2pt_map(&pt, 4 * MiB, 6 * MiB, 2 * MiB, cases[i].perms, cases[i].t), 0);
 		CHECK_EQ(entry(&pt, GiB, 2), hpa | cases[i].bits | 0x80);
 		CHECK_EQ(entry(&pt, 0x1000, 0), 0xfee00000 | cases[i].bits);
@@ -400,8 +413,9 @@ TEST(split_1g)
 
 		CHECK_EQ(s2pt_map(&pt, 0, 0, 2 * GiB, S2PT_RWX, S2PT_WB), 0);
 		CHECK_EQ(pool.used, 2);
-		CHECK_EQ(s2pt_map(&pt, page, 0xfee00000, PAGE_SIZE, S2PT_READ | S2PT_WRITE, S2PT_UC),
-			 0);
+		CHECK_EQ(
+			s2pt_map(&pt, page, 0xfee00000, PAGE_SIZE, S2PT_READ | S2PT_WRITE, S2PT_UC),
+			0);
 		/* One PD for the 1 GiB page, one PT for the 2 MiB page holding the 4 KiB one. */
 		CHECK_EQ(pool.used, 4);
 		check_map(&pt, page + 0x10, 0xfee00010, S2PT_READ | S2PT_WRITE, PAGE_SIZE);
@@ -512,11 +526,12 @@ TEST(remap)
 
 		/* A 4 KiB page first, then the whole 2 MiB around it: the table stays. */
 		CHECK_EQ(s2pt_map(&pt, 16 * MiB + 0x3000, 0x5000, PAGE_SIZE, S2PT_RWX, S2PT_WB), 0);
-		CHECK_EQ(s2pt_map(&pt, 16 * MiB, 32 * MiB, 2 * MiB, S2PT_READ | S2PT_WRITE,
-				  S2PT_UC),
-			 0);
+		CHECK_EQ(
+			s2pt_map(&pt, 16 * MiB, 32 * MiB, 2 * MiB, S2PT_READ | S2PT_WRITE, S2PT_UC),
+			0);
 		for (uint64_t g = 0; g < 2 * MiB; g += PAGE_SIZE)
-			check_map(&pt, 16 * MiB + g, 32 * MiB + g, S2PT_READ | S2PT_WRITE, PAGE_SIZE);
+			check_map(&pt, 16 * MiB + g, 32 * MiB + g, S2PT_READ | S2PT_WRITE,
+				  PAGE_SIZE);
 		check_tree(&pt);
 	}
 }
@@ -535,9 +550,11 @@ TEST(invalid)
 		CHECK_EQ(s2pt_map(&pt, 0, 0, PAGE_SIZE, S2PT_RWX | 0x100, S2PT_WB), -EINVAL);
 		CHECK_EQ(s2pt_map(&pt, 0, 0, PAGE_SIZE, S2PT_RWX, (enum s2pt_memtype)7), -EINVAL);
 		/* Beyond the 48-bit GPA space, the 52-bit HPA space, or wrapping. */
-		CHECK_EQ(s2pt_map(&pt, (1ull << 48) - PAGE_SIZE, 0, 2 * PAGE_SIZE, S2PT_RWX, S2PT_WB),
+		CHECK_EQ(s2pt_map(&pt, (1ull << 48) - PAGE_SIZE, 0, 2 * PAGE_SIZE, S2PT_RWX,
+				  S2PT_WB),
 			 -EINVAL);
-		CHECK_EQ(s2pt_map(&pt, 0, (1ull << 52) - PAGE_SIZE, 2 * PAGE_SIZE, S2PT_RWX, S2PT_WB),
+		CHECK_EQ(s2pt_map(&pt, 0, (1ull << 52) - PAGE_SIZE, 2 * PAGE_SIZE, S2PT_RWX,
+				  S2PT_WB),
 			 -EINVAL);
 		CHECK_EQ(s2pt_map(&pt, 0xfffffffffffff000ull, 0, 2 * PAGE_SIZE, S2PT_RWX, S2PT_WB),
 			 -EINVAL);
@@ -581,7 +598,8 @@ TEST(enomem)
 				CHECK_EQ(ret, -ENOMEM);
 			}
 			check_tree(&pt);
-			for (uint64_t g = start - 2 * MiB; g < start + len + 2 * MiB; g += PAGE_SIZE) {
+			for (uint64_t g = start - 2 * MiB; g < start + len + 2 * MiB;
+			     g += PAGE_SIZE) {
 				uint64_t h = 0, ps;
 				unsigned int p = 0;
 
@@ -609,7 +627,8 @@ TEST(enomem)
 			else
 				CHECK_EQ(ret, -ENOMEM);
 			check_tree(&pt);
-			for (uint64_t g = start - 2 * MiB; g < start + len + 2 * MiB; g += PAGE_SIZE) {
+			for (uint64_t g = start - 2 * MiB; g < start + len + 2 * MiB;
+			     g += PAGE_SIZE) {
 				uint64_t h = 0, ps;
 				unsigned int p = 0;
 				int r = s2pt_lookup(&pt, g, &h, &p, &ps);
@@ -683,10 +702,11 @@ TEST(random_vs_model)
 				len = PAGE_SIZE;
 			if (rnd() % 3) {
 				/* hpa: same 1 GiB alignment as the gpa half the time */
-				uint64_t hpa = (rnd() % 2 ? (WIN_BASE + off) : (rnd() % 4096) * PAGE_SIZE) +
+				uint64_t hpa = (rnd() % 2 ? (WIN_BASE + off)
+							  : (rnd() % 4096) * PAGE_SIZE) +
 					       (1ull << 40);
 				unsigned int perms = perm_choices[rnd() % 4];
-				enum s2pt_memtype t = perms & S2PT_WRITE ? S2PT_WB : S2PT_WB;
+				enum s2pt_memtype t = rnd() % 2 ? S2PT_WB : S2PT_UC;
 
 				CHECK_EQ(s2pt_map(&pt, WIN_BASE + off, hpa, len, perms, t), 0);
 				for (uint64_t i = 0; i < len / PAGE_SIZE; i++) {
