@@ -87,7 +87,8 @@ static uint64_t build_entry_tables(uint64_t *gdt_pa)
 
 		pdpt[gb] = pd_pa | PTE_P | PTE_W;
 		for (int i = 0; i < 512; i++)
-			pd[i] = ((uint64_t)gb * GiB + (uint64_t)i * 2 * MiB) | PTE_P | PTE_W | PTE_PS;
+			pd[i] = ((uint64_t)gb * GiB + (uint64_t)i * 2 * MiB) | PTE_P | PTE_W |
+				PTE_PS;
 	}
 	*gdt_pa = base + 6 * PAGE_SIZE;
 	gdt = phys_to_virt(*gdt_pa);

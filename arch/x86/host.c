@@ -19,7 +19,7 @@
 
 #define CPUID81_ECX_SVM (1u << 2)
 #define CPUID81_EDX_GBPAGES (1u << 26)
-#define ICR_NMI 0x00000400 /* delivery mode NMI (SDM Vol. 3A 12.6.1) */
+#define ICR_NMI 0x00000400	    /* delivery mode NMI (SDM Vol. 3A 12.6.1) */
 #define HOST_MAP_LIMIT (1ull << 40) /* the host sees at most 1 TiB of physical space */
 
 static struct s2pt host_stage2;
@@ -138,7 +138,8 @@ int arch_host_launch(struct partition *p, uint64_t entry, uint64_t boot_params, 
 
 	choose_backend();
 	if (!vcpu_ops) {
-		printk("keel: error: this CPU has no SVM with nested paging; the VMX backend is not "
+		printk("keel: error: this CPU has no SVM with nested paging; the VMX backend is "
+		       "not "
 		       "there yet\n");
 		return -ENODEV;
 	}

@@ -75,8 +75,8 @@ static void host_icr_write(struct vcpu *v, uint32_t lo)
 			continue;
 		if (mode == ICR_MODE_INIT) {
 			if (t->state == VCPU_RUNNING && t != v)
-				printk("keel: partition %s: INIT to running vcpu %u ignored\n", p->name,
-				       t->id);
+				printk("keel: partition %s: INIT to running vcpu %u ignored\n",
+				       p->name, t->id);
 			continue;
 		}
 		if (t->state == VCPU_WAIT_SIPI) {
@@ -105,8 +105,9 @@ enum exit_action vapic_host_mmio(struct vcpu *v, struct vm_exit *e)
 					      vcpu_ops->get_efer(v) & (1ull << 10), &insn);
 	}
 	if (ret) {
-		partition_stop(v->part, "cannot decode the instruction at 0x%llx accessing the "
-					"local APIC (offset 0x%x): %d",
+		partition_stop(v->part,
+			       "cannot decode the instruction at 0x%llx accessing the "
+			       "local APIC (offset 0x%x): %d",
 			       (unsigned long long)rip, off, ret);
 		return EXIT_STOP_VCPU;
 	}

@@ -153,7 +153,9 @@ static enum exit_action handle_npf(struct vcpu *v, struct vm_exit *e)
 		return vapic_host_mmio(v, e);
 	partition_stop(v->part, "access to unmapped guest-physical address 0x%llx (%s)",
 		       (unsigned long long)e->npf.gpa,
-		       e->npf.fetch ? "fetch" : e->npf.write ? "write" : "read");
+		       e->npf.fetch   ? "fetch"
+		       : e->npf.write ? "write"
+				      : "read");
 	return EXIT_STOP_VCPU;
 }
 

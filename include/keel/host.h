@@ -10,7 +10,6 @@
  * in all of the machine's memory that Keel does not keep. Does not return
  * on success; on failure prints why (keel.cfg:LINE: ...) and stops Keel.
  */
-__noreturn void host_boot(const struct keel_config *cfg, const struct boot_info *bi,
-			  uint64_t rsdp);
+__noreturn void host_boot(const struct keel_config *cfg, const struct boot_info *bi, uint64_t rsdp);
 
 #endif

@@ -16,12 +16,12 @@ struct linux_image_info {
 	uint16_t protocol; /* setup header 'version', e.g. 0x020f */
 	uint8_t loadflags;
 	uint16_t xloadflags;
-	uint32_t setup_size; /* bytes: (setup_sects ? setup_sects : 4) + 1 sectors of 512 */
+	uint32_t setup_size;   /* bytes: (setup_sects ? setup_sects : 4) + 1 sectors of 512 */
 	uint64_t payload_size; /* file size - setup_size: the protected-mode kernel */
 	uint32_t kernel_alignment;
 	bool relocatable;
 	uint64_t pref_address;
-	uint32_t init_size; /* memory the kernel needs from its load address */
+	uint32_t init_size;    /* memory the kernel needs from its load address */
 	uint32_t cmdline_size; /* max command line length, NUL excluded */
 	uint32_t initrd_addr_max;
 };
@@ -58,7 +58,7 @@ struct linux_boot_request {
 	 * boot_params and the command line, which may go anywhere usable.
 	 */
 	struct linux_e820 map;
-	uint64_t rsdp; /* guest-physical ACPI RSDP, 0 if none */
+	uint64_t rsdp;			   /* guest-physical ACPI RSDP, 0 if none */
 	const struct boot_framebuffer *fb; /* NULL: headless (screen_info left zero) */
 	/* EFI: all zero when the partition gets no EFI. */
 	uint64_t efi_systab;
@@ -72,8 +72,8 @@ struct linux_boot_request {
 };
 
 struct linux_boot_plan {
-	uint64_t kernel_gpa; /* where the protected-mode kernel was copied */
-	uint64_t entry_gpa; /* kernel_gpa + 0x200: the 64-bit entry */
+	uint64_t kernel_gpa;	  /* where the protected-mode kernel was copied */
+	uint64_t entry_gpa;	  /* kernel_gpa + 0x200: the 64-bit entry */
 	uint64_t boot_params_gpa; /* RSI at entry */
 	uint64_t cmdline_gpa;
 	uint64_t initrd_gpa; /* 0 when there is none */

@@ -12,17 +12,17 @@
 enum mmio_op {
 	MMIO_WRITE_REG, /* memory <- register (mov m, r) */
 	MMIO_WRITE_IMM, /* memory <- immediate (mov m, imm) */
-	MMIO_READ, /* register <- memory (mov r, m / movzx) */
+	MMIO_READ,	/* register <- memory (mov r, m / movzx) */
 };
 
 struct mmio_insn {
 	enum mmio_op op;
 	uint8_t length; /* instruction bytes, prefixes included: RIP advances by this */
-	uint8_t size; /* access size in bytes: 1, 2, 4 or 8 */
+	uint8_t size;	/* access size in bytes: 1, 2, 4 or 8 */
 	uint8_t reg; /* GPR number 0..15 in the x86 encoding order (rax, rcx, rdx, rbx, rsp, ...) */
 	bool zero_extend; /* MMIO_READ: zero-extend into the full register (movzx, or 32-bit dest) */
-	bool high_byte; /* 8-bit access to ah/ch/dh/bh (no REX, reg 4..7) */
-	uint64_t imm; /* MMIO_WRITE_IMM */
+	bool high_byte;	  /* 8-bit access to ah/ch/dh/bh (no REX, reg 4..7) */
+	uint64_t imm;	  /* MMIO_WRITE_IMM */
 };
 
 /*

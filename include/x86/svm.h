@@ -16,38 +16,38 @@ struct vmcb_seg {
 } __packed;
 
 struct vmcb_control {
-	uint32_t intercept_cr; /* 000h: bits 0-15 reads, 16-31 writes */
-	uint32_t intercept_dr; /* 004h */
+	uint32_t intercept_cr;	       /* 000h: bits 0-15 reads, 16-31 writes */
+	uint32_t intercept_dr;	       /* 004h */
 	uint32_t intercept_exceptions; /* 008h: one bit per vector */
-	uint32_t intercept_misc1; /* 00Ch */
-	uint32_t intercept_misc2; /* 010h */
-	uint32_t intercept_misc3; /* 014h */
+	uint32_t intercept_misc1;      /* 00Ch */
+	uint32_t intercept_misc2;      /* 010h */
+	uint32_t intercept_misc3;      /* 014h */
 	uint8_t reserved1[0x3c - 0x18];
 	uint16_t pause_filter_threshold; /* 03Ch */
-	uint16_t pause_filter_count; /* 03Eh */
-	uint64_t iopm_base_pa; /* 040h */
-	uint64_t msrpm_base_pa; /* 048h */
-	uint64_t tsc_offset; /* 050h */
-	uint32_t asid; /* 058h */
-	uint8_t tlb_control; /* 05Ch */
+	uint16_t pause_filter_count;	 /* 03Eh */
+	uint64_t iopm_base_pa;		 /* 040h */
+	uint64_t msrpm_base_pa;		 /* 048h */
+	uint64_t tsc_offset;		 /* 050h */
+	uint32_t asid;			 /* 058h */
+	uint8_t tlb_control;		 /* 05Ch */
 	uint8_t reserved2[3];
-	uint64_t vintr; /* 060h: V_TPR, V_IRQ, V_INTR_MASKING (bit 24), ... */
+	uint64_t vintr;		   /* 060h: V_TPR, V_IRQ, V_INTR_MASKING (bit 24), ... */
 	uint64_t interrupt_shadow; /* 068h */
-	uint64_t exitcode; /* 070h */
-	uint64_t exitinfo1; /* 078h */
-	uint64_t exitinfo2; /* 080h */
-	uint64_t exitintinfo; /* 088h */
-	uint64_t np_enable; /* 090h: bit 0 nested paging */
-	uint64_t avic_apic_bar; /* 098h */
-	uint64_t ghcb_pa; /* 0A0h */
-	uint64_t eventinj; /* 0A8h */
-	uint64_t n_cr3; /* 0B0h: nested page table root */
-	uint64_t lbr_virt; /* 0B8h */
-	uint32_t clean_bits; /* 0C0h */
+	uint64_t exitcode;	   /* 070h */
+	uint64_t exitinfo1;	   /* 078h */
+	uint64_t exitinfo2;	   /* 080h */
+	uint64_t exitintinfo;	   /* 088h */
+	uint64_t np_enable;	   /* 090h: bit 0 nested paging */
+	uint64_t avic_apic_bar;	   /* 098h */
+	uint64_t ghcb_pa;	   /* 0A0h */
+	uint64_t eventinj;	   /* 0A8h */
+	uint64_t n_cr3;		   /* 0B0h: nested page table root */
+	uint64_t lbr_virt;	   /* 0B8h */
+	uint32_t clean_bits;	   /* 0C0h */
 	uint32_t reserved3;
-	uint64_t next_rip; /* 0C8h: with NRIP-save */
+	uint64_t next_rip;	    /* 0C8h: with NRIP-save */
 	uint8_t insn_bytes_fetched; /* 0D0h: with decode assists */
-	uint8_t insn_bytes[15]; /* 0D1h */
+	uint8_t insn_bytes[15];	    /* 0D1h */
 	uint8_t reserved4[0x400 - 0xe0];
 } __packed;
 

@@ -28,8 +28,8 @@ struct vcpu {
 	struct guest_regs regs;
 	struct partition *part;
 	struct percpu *cpu;
-	uint32_t id; /* index within the partition */
-	uint32_t apic_id; /* as the partition sees it */
+	uint32_t id;		 /* index within the partition */
+	uint32_t apic_id;	 /* as the partition sees it */
 	volatile uint32_t state; /* enum vcpu_state; others write it only through INIT/SIPI */
 	volatile uint32_t sipi_vector;
 	volatile bool sipi_pending;
@@ -49,7 +49,7 @@ enum exit_reason {
 	EXIT_NPF, /* nested/EPT page fault: MMIO or a protected page */
 	EXIT_HLT,
 	EXIT_SHUTDOWN, /* triple fault */
-	EXIT_INIT, /* a physical INIT reached this CPU */
+	EXIT_INIT,     /* a physical INIT reached this CPU */
 	EXIT_NMI,
 	EXIT_INTR,
 	EXIT_HYPERCALL, /* VMMCALL or VMCALL */
@@ -62,7 +62,7 @@ enum exit_reason {
 
 struct vm_exit {
 	enum exit_reason reason;
-	uint64_t hw_code; /* the vendor's raw exit code, for reports */
+	uint64_t hw_code;      /* the vendor's raw exit code, for reports */
 	uint64_t qual1, qual2; /* the vendor's raw qualifications, for reports */
 	/* Length of the exiting instruction, 0 when the hardware did not say. */
 	uint8_t insn_len;

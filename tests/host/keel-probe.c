@@ -87,8 +87,8 @@ static void probe_msr(void)
 	printf("probe: msr write vm_cr %s\n",
 	       pwrite(fd, &v, 8, 0xc0010114) == 8 ? "accepted" : "refused");
 	efer &= ~(1ull << 12);
-	printf("probe: msr write efer %s\n", pwrite(fd, &efer, 8, 0xc0000080) == 8 ? "accepted" :
-											  "refused");
+	printf("probe: msr write efer %s\n",
+	       pwrite(fd, &efer, 8, 0xc0000080) == 8 ? "accepted" : "refused");
 	close(fd);
 }
 
@@ -118,9 +118,9 @@ static int read_hex(const char *dir, const char *name, uint64_t *out)
 static void needle(char *out, const char *rot13)
 {
 	for (; *rot13; rot13++, out++)
-		*out = (*rot13 >= 'a' && *rot13 <= 'z') ? (char)('a' + (*rot13 - 'a' + 13) % 26) :
-		       (*rot13 >= 'A' && *rot13 <= 'Z') ? (char)('A' + (*rot13 - 'A' + 13) % 26) :
-							   *rot13;
+		*out = (*rot13 >= 'a' && *rot13 <= 'z')	  ? (char)('a' + (*rot13 - 'a' + 13) % 26)
+		       : (*rot13 >= 'A' && *rot13 <= 'Z') ? (char)('A' + (*rot13 - 'A' + 13) % 26)
+							  : *rot13;
 	*out = 0;
 }
 
@@ -168,7 +168,8 @@ static void probe_devmem(void)
 				}
 			if (!memcmp(page, magic, 4) ||
 			    memmem(page, sizeof(page), banner, strlen(banner))) {
-				printf("probe: devmem Keel data at 0x%llx\n", (unsigned long long)pa);
+				printf("probe: devmem Keel data at 0x%llx\n",
+				       (unsigned long long)pa);
 				found++;
 			}
 		}
