@@ -129,6 +129,11 @@ void host_boot(const struct keel_config *cfg, const struct boot_info *bi, uint64
 	if (ret)
 		keel_fatal("keel.cfg:%d: host kernel '%s': %s", cfg->host.kernel.line,
 			   cfg->host.kernel.path, err);
+	if (plan.high > 4 * GiB)
+		keel_fatal(
+			"keel.cfg:%d: the host's kernel, initrd or command line landed above 4 GiB "
+			"(0x%llx), outside the entry page tables",
+			cfg->host.kernel.line, (unsigned long long)plan.high);
 	printk("keel: host: Linux at 0x%llx (entry 0x%llx), boot_params 0x%llx, initrd 0x%llx, "
 	       "%u e820 entries\n",
 	       (unsigned long long)plan.kernel_gpa, (unsigned long long)plan.entry_gpa,

@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/io.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -182,9 +183,30 @@ static void probe_devmem(void)
 	       (unsigned long long)nonzero, (unsigned long long)found);
 }
 
-int main(void)
+/*
+ * An exit Keel does not handle: string output to COM1's data port. Keel
+ * must stop the host partition with a report and keep running itself.
+ */
+static void unhandled_exit(void)
+{
+	static const char bytes[] = "xyz";
+
+	if (iopl(3)) {
+		printf("probe: iopl failed\n");
+		return;
+	}
+	printf("probe: doing string I/O on port 0x3f8\n");
+	outsb(0x3f8, bytes, 3);
+	printf("probe: string I/O returned\n");
+}
+
+int main(int argc, char **argv)
 {
 	setvbuf(stdout, NULL, _IONBF, 0);
+	if (argc > 1 && !strcmp(argv[1], "--unhandled-exit")) {
+		unhandled_exit();
+		return 0;
+	}
 	probe_cpus();
 	probe_cpuid();
 	probe_msr();
