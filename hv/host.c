@@ -124,6 +124,19 @@ void host_boot(const struct keel_config *cfg, const struct boot_info *bi, uint64
 	req.map.nr = build_host_e820();
 	req.rsdp = rsdp;
 	req.fb = bi->fb.base ? &bi->fb : NULL;
+	/*
+	 * Booted from UEFI (keel.efi, or GRUB on UEFI): the host gets the EFI
+	 * system table and the firmware's memory map, so it can use the
+	 * runtime services. Its RAM still comes from the e820 above, which
+	 * leaves out Keel's memory; the EFI map only adds the runtime regions.
+	 */
+	if (bi->efi_systab && bi->efi_mmap) {
+		req.efi_systab = bi->efi_systab;
+		req.efi_mmap = bi->efi_mmap;
+		req.efi_mmap_size = (uint32_t)bi->efi_mmap_size;
+		req.efi_desc_size = (uint32_t)bi->efi_mmap_desc_size;
+		req.efi_desc_version = bi->efi_mmap_desc_version;
+	}
 	req.gpa_to_hva = host_gpa_to_hva;
 	ret = linux_load(&req, &plan, err, sizeof(err));
 	if (ret)

@@ -5,12 +5,12 @@
  * 64-bit mode and 32-bit protected mode. Anything else is -EINVAL and the
  * caller decides what to do (usually: inject #UD or stop the guest).
  *
- * Encoding references: SDM Vol. 2A chapter 2 (instruction format: 2.1.1
- * legacy prefixes, 2.1.3 ModR/M and SIB, table 2-1 16-bit and table 2-2
- * 32-bit addressing forms, table 2-3 SIB; 2.2.1 REX prefixes, 2.2.1.6
- * RIP-relative addressing), APM Vol. 3 chapter 1 (1.2 prefixes, 1.4
- * ModRM and SIB, 1.7 RIP-relative addressing) and the MOV/MOVZX pages
- * (SDM Vol. 2B 4.3, APM Vol. 3 3).
+ * Encoding references: SDM Vol. 2A chapter 2 (2.1.1 legacy prefixes,
+ * 2.1.3 ModR/M and SIB, 2.1.5 tables 2-1 (16-bit) and 2-2 (32-bit)
+ * addressing forms and 2-3 (SIB), 2.2.1.2 REX fields, 2.2.1.4 direct
+ * memory-offset MOVs, 2.2.1.5 immediates, 2.2.1.6 RIP-relative addressing),
+ * APM Vol. 3 chapter 1 (instruction encoding) and the MOV/MOVZX reference
+ * pages (SDM Vol. 2B chapter 4, APM Vol. 3 chapter 3).
  */
 #include <keel/errno.h>
 #include <x86/decode.h>
@@ -186,8 +186,8 @@ int x86_decode_mmio(const uint8_t *bytes, size_t len, bool long_mode, struct mmi
 	case 0xa3: /* mov moffs, (e/r)ax */ {
 		/*
 		 * The offset is address-sized: 8 bytes in 64-bit mode, 4 with 67h;
-		 * 4 bytes in 32-bit mode, 2 with 67h (SDM Vol. 2B MOV, note on
-		 * moffs; APM Vol. 3 MOV). The register is always rAX.
+		 * 4 bytes in 32-bit mode, 2 with 67h (SDM Vol. 2A 2.2.1.4, and
+		 * the MOV page). The register is always rAX.
 		 */
 		size_t moffs = long_mode ? (addrsize ? 4 : 8) : (addrsize ? 2 : 4);
 
@@ -261,7 +261,7 @@ int x86_decode_mmio(const uint8_t *bytes, size_t len, bool long_mode, struct mmi
 	}
 
 	if (insn.op == MMIO_WRITE_IMM) {
-		/* imm8 for C6; imm16 with 66h, else imm32 (sign-extended with REX.W). */
+		/* imm8 for C6; imm16 with 66h, else imm32, sign-extended with REX.W (2.2.1.5). */
 		size_t immlen = insn.size == 8 ? 4 : insn.size;
 		uint64_t imm;
 
@@ -278,7 +278,7 @@ int x86_decode_mmio(const uint8_t *bytes, size_t len, bool long_mode, struct mmi
 		/* REX.R extends the ModRM reg field to r8..r15 (SDM Vol. 2A 2.2.1.2). */
 		insn.reg = (uint8_t)(reg_field | ((rex & REX_R) ? 8 : 0));
 		/*
-		 * Byte registers (SDM Vol. 2A 3.7.2.1, table 3-1): without any REX
+		 * Byte registers (SDM Vol. 1 3.7.2.1, Vol. 2A 2.2.1.2): without any REX
 		 * prefix, 4..7 are ah, ch, dh, bh (bits 15:8 of rax..rbx); with a
 		 * REX prefix (even 40h) they are spl, bpl, sil, dil. movzx's
 		 * destination is never a byte register.

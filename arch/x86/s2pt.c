@@ -2,7 +2,7 @@
 /*
  * Second-stage page tables for AMD NPT and Intel EPT. Both are 4-level,
  * 512 entries of 8 bytes per 4 KiB table, indexed by GPA bits 47:39, 38:30,
- * 29:21 and 20:12 (SDM Vol. 3C 29.3.2, APM Vol. 2 5.3.3 and 15.25.5), with
+ * 29:21 and 20:12 (SDM Vol. 3C 29.3.2, APM Vol. 2 5.3 and 15.25.5), with
  * 1 GiB leaves in the PDPT and 2 MiB leaves in the PD flagged by bit 7. Only
  * the permission and memory-type bits differ, so the walk is shared and the
  * entries are built by the two small encoders below.
@@ -23,7 +23,7 @@
 #define LEVELS 4
 #define ENTRIES 512
 
-/* Physical address bits 51:12 of an entry (SDM Vol. 3C tables 29-1..29-6, APM Vol. 2 5.3.3). */
+/* Physical address bits 51:12 of an entry (SDM Vol. 3C tables 29-1..29-6, APM Vol. 2 5.3). */
 #define ADDR_MASK 0x000ffffffffff000ull
 /* A 4-level walk translates 48 GPA bits; MAXPHYADDR is at most 52. */
 #define GPA_LIMIT (1ull << 48)
@@ -31,15 +31,15 @@
 
 /*
  * Bit 7 is the page-size bit in both formats: NPT PDPE/PDE PS (APM Vol. 2
- * 5.3.4), EPT "must be 1, otherwise references a table" in PDPTEs/PDEs (SDM
- * Vol. 3C tables 29-2 and 29-4). It is reserved in PML4Es and is ignored
- * (EPT) or PAT (NPT, kept 0) in 4 KiB PTEs.
+ * 5.3.4, 5.3.5), EPT "must be 1, otherwise references a table" in PDPTEs
+ * and PDEs (SDM Vol. 3C tables 29-2 and 29-4). It is reserved in PML4Es
+ * and is ignored (EPT) or PAT (NPT, kept 0) in 4 KiB PTEs.
  */
 #define PTE_LARGE (1ull << 7)
 
 /*
- * NPT: the long-mode format (APM Vol. 2 5.3.3, figures 5-20..5-25; 15.25.5:
- * "the nested page tables have the same format as long-mode page tables").
+ * NPT: the long-mode format (APM Vol. 2 5.3, figures 5-20..5-25, fields in
+ * 5.4.1); the nested tables use the host's paging format (15.25.5).
  */
 #define NPT_P (1ull << 0)  /* present */
 #define NPT_RW (1ull << 1) /* writable */
@@ -58,7 +58,7 @@
  * paging controls: the NX bit is honoured only when EFER.NXE is set in the
  * *host* EFER, i.e. Keel's EFER when it executes VMRUN, not the guest's
  * VMCB EFER (which only governs the guest's own tables). With host
- * EFER.NXE = 0, bit 63 is a reserved bit (APM Vol. 2 5.3.3 and 5.7.1) and
+ * EFER.NXE = 0, bit 63 is a reserved bit (APM Vol. 2 5.4.1, NX field) and
  * a nested walk that meets it ends in #VMEXIT(NPF) with the RSV error bit.
  * So the SVM code must set EFER.NXE (CPUID 8000_0001h:EDX[20]) before
  * VMRUN whenever a mapping leaves out S2PT_EXEC.
@@ -68,21 +68,24 @@
 /*
  * EPT (SDM Vol. 3C 29.3.2, tables 29-1..29-6). An entry whose bits 2:0
  * are all 0 is not present. Write without read is a misconfiguration, and
- * execute-only needs IA32_VMX_EPT_VPID_CAP bit 0 (SDM Vol. 3C 29.3.3.1), so
- * S2PT_READ is required in both formats (NPT has no way to deny reads).
+ * execute-only needs IA32_VMX_EPT_VPID_CAP bit 0 (SDM Vol. 3C 29.3.3.1,
+ * "EPT Misconfigurations"), so S2PT_READ is required in both formats (NPT
+ * has no way to deny reads anyway).
  */
 #define EPT_R (1ull << 0)
 #define EPT_W (1ull << 1)
 /* Execute (supervisor-only with mode-based execute control, which Keel leaves off). */
 #define EPT_X (1ull << 2)
-/* Leaf memory type, bits 5:3: 0 = UC, 6 = WB (SDM Vol. 3C 29.3.7, table 29-6). */
+/* Leaf memory type, bits 5:3: 0 = UC, 6 = WB (SDM Vol. 3C "EPT and Memory Typing"). */
 #define EPT_MT_SHIFT 3
 #define EPT_MT_UC 0ull
 #define EPT_MT_WB 6ull
 /*
  * Bit 6, ignore PAT: left 0, so the EPT type combines with the guest's PAT
- * type (SDM Vol. 3C 29.3.7.2). Bits 6:3 of non-leaf entries are reserved
- * and stay 0; accessed/dirty (bits 8, 9) are only used with EPTP bit 6.
+ * type (SDM Vol. 3C "Memory Type Used for Translated Guest-Physical
+ * Addresses": the EPT type takes the MTRR type's place). Bits 6:3 of
+ * non-leaf entries are reserved and stay 0; accessed/dirty (bits 8, 9) are
+ * only used with EPTP bit 6.
  */
 
 static uint64_t level_size(int level)
@@ -139,8 +142,9 @@ static uint64_t leaf_attrs(const struct s2pt *pt, unsigned int perms, enum s2pt_
 	if (!(perms & S2PT_EXEC))
 		e |= NPT_NX;
 	/*
-	 * Memory type through the host PAT (APM Vol. 2 7.8.2, 15.25.8: the
-	 * nested type comes from hPAT and combines with the guest's type).
+	 * Memory type through the host PAT (APM Vol. 2 7.8.2; 15.25.8,
+	 * combining memory types: the nested type, from hPAT, combines with
+	 * the guest's).
 	 * WB: PAT index 0 (PWT = PCD = 0, PAT bit 0), WB in the power-on PAT.
 	 * UC: PAT index 3 (PWT = PCD = 1), UC in the power-on PAT.
 	 */
@@ -154,7 +158,7 @@ static uint64_t make_leaf(uint64_t hpa, uint64_t attrs, int level)
 	return hpa | attrs | (level ? PTE_LARGE : 0);
 }
 
-/* Non-leaf entries grant everything; the leaf decides (SDM Vol. 3C 29.3.3, APM Vol. 2 5.6). */
+/* Non-leaf entries grant everything; the leaf decides (SDM Vol. 3C 29.3.3.2, APM Vol. 2 5.6). */
 static uint64_t make_table(const struct s2pt *pt, uint64_t pa)
 {
 	if (pt->format == S2PT_EPT)
@@ -190,7 +194,8 @@ static uint64_t *table_of(const struct s2pt *pt, uint64_t e)
 
 /*
  * Publish an entry: one 64-bit store, after every store that filled the
- * table it may point to (x86 keeps stores in order, SDM Vol. 3A 10.2.3;
+ * table it may point to (x86 keeps stores in order, SDM Vol. 3A "Memory
+ * Ordering in P6 and More Recent Processor Families";
  * the asm keeps the compiler from reordering them).
  */
 static void set_entry(uint64_t *slot, uint64_t e)

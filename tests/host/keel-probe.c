@@ -202,7 +202,7 @@ static void unhandled_exit(void)
 
 int main(int argc, char **argv)
 {
-	setvbuf(stdout, NULL, _IONBF, 0);
+	setvbuf(stdout, NULL, _IOLBF, 0); /* one write per line: the kernel may print in between */
 	if (argc > 1 && !strcmp(argv[1], "--unhandled-exit")) {
 		unhandled_exit();
 		return 0;
