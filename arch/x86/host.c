@@ -168,6 +168,8 @@ int arch_host_launch(struct partition *p, uint64_t entry, uint64_t boot_params, 
 	printk("keel: host: %u vcpus on %s with nested paging, entering Linux\n", n,
 	       vcpu_ops->name);
 
+	if (n == 1)
+		vapic_host_passthrough(p); /* nothing to start: no IPI needs Keel */
 	for (unsigned int i = 1; i < n; i++)
 		__atomic_store_n(&percpu_table[i]->vcpu, p->vcpus[i], __ATOMIC_RELEASE);
 	this_cpu()->vcpu = p->vcpus[0];

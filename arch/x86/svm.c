@@ -52,7 +52,7 @@ static struct vmcb *vmcb_of(struct vcpu *v)
 	return v->vendor;
 }
 
-static void msrpm_intercept(uint32_t msr, bool rd, bool wr)
+static void msrpm_set(uint32_t msr, bool rd, bool wr, bool on)
 {
 	uint32_t base;
 
@@ -65,10 +65,26 @@ static void msrpm_intercept(uint32_t msr, bool rd, bool wr)
 		base = 0x1000, msr -= 0xc0010000;
 	else
 		return; /* MSRs outside the map always exit */
-	if (rd)
-		msrpm[base + msr / 4] |= 1u << ((msr % 4) * 2);
-	if (wr)
-		msrpm[base + msr / 4] |= 1u << ((msr % 4) * 2 + 1);
+	for (int bit = 0; bit < 2; bit++) {
+		uint8_t mask = (uint8_t)(1u << ((msr % 4) * 2 + bit));
+
+		if (!(bit ? wr : rd))
+			continue;
+		if (on)
+			msrpm[base + msr / 4] |= mask;
+		else
+			msrpm[base + msr / 4] &= (uint8_t)~mask;
+	}
+}
+
+static void msrpm_intercept(uint32_t msr, bool rd, bool wr)
+{
+	msrpm_set(msr, rd, wr, true);
+}
+
+static void svm_intercept_msr_write(uint32_t msr, bool intercept)
+{
+	msrpm_set(msr, false, true, intercept);
 }
 
 static int svm_setup_maps(void)
@@ -86,6 +102,9 @@ static int svm_setup_maps(void)
 	msrpm_intercept(MSR_EFER, true, true);
 	msrpm_intercept(MSR_VM_CR, true, true);
 	msrpm_intercept(MSR_VM_HSAVE_PA, true, true);
+	/* x2APIC: the host's INIT/STARTUP IPIs go through the ICR MSR (arch/x86/vapic.c). */
+	if (lapic_x2apic_mode())
+		msrpm_intercept(MSR_X2APIC_ICR, false, true);
 	return 0;
 }
 
@@ -323,6 +342,12 @@ static void svm_vcpu_run(struct vcpu *v, struct vm_exit *exit)
 	v->regs.rax = vmcb->save.rax;
 	v->regs.rsp = vmcb->save.rsp;
 	vmcb->ctl.tlb_control = 0;
+	/*
+	 * An event the CPU was delivering when the exit happened (EXITINTINFO
+	 * valid) is lost unless Keel re-injects it (APM 15.7.2). A handler that
+	 * injects an exception of its own replaces it, as the CPU would.
+	 */
+	vmcb->ctl.eventinj = (vmcb->ctl.exitintinfo & SVM_EVTINJ_VALID) ? vmcb->ctl.exitintinfo : 0;
 	v->exits++;
 	svm_decode_exit(v, exit);
 }
@@ -410,5 +435,6 @@ const struct vcpu_ops svm_vcpu_ops = {
 	.get_cpl = svm_get_cpl,
 	.inject_exception = svm_inject_exception,
 	.flush_tlb = svm_flush_tlb,
+	.intercept_msr_write = svm_intercept_msr_write,
 	.dump = svm_dump,
 };

@@ -9,6 +9,9 @@
  * state changes of the target vCPU. Once all host vCPUs run, the page is
  * mapped through and the host's APIC accesses no longer exit.
  *
+ * With the APIC in x2APIC mode (left on by firmware), the same is done
+ * for writes to the ICR MSR, intercepted through the MSR map instead.
+ *
  * Limitation: an INIT/STARTUP sent after that (CPU hot-plug in the host)
  * is not virtualized; the physical INIT is intercepted and the vCPU waits
  * for a STARTUP that never comes (docs/architecture.md).
@@ -55,19 +58,22 @@ static bool icr_targets(struct vcpu *self, struct vcpu *t, uint32_t lo, uint32_t
 	}
 }
 
-static void host_icr_write(struct vcpu *v, uint32_t lo)
+/*
+ * An ICR write by the host (xAPIC: lo with the destination already in the
+ * real ICR_HI; x2APIC: dest from the MSR's high half). INIT and STARTUP
+ * become vCPU state; every other IPI is sent as written. Returns false for
+ * an IPI Keel left to the caller to send.
+ */
+static bool host_icr_virtualize(struct vcpu *v, uint32_t lo, uint32_t dest)
 {
 	struct partition *p = v->part;
 	uint32_t mode = ICR_MODE(lo);
-	uint32_t dest = mmio_read32(apic_page() + APIC_ICR_HI) >> 24;
 
-	if (mode != ICR_MODE_INIT && mode != ICR_MODE_STARTUP) {
-		mmio_write32(apic_page() + APIC_ICR_LO, lo);
-		return;
-	}
+	if (mode != ICR_MODE_INIT && mode != ICR_MODE_STARTUP)
+		return false;
 	/* INIT level de-assert (SDM Vol. 3A 12.6.1) does nothing on current CPUs. */
 	if (mode == ICR_MODE_INIT && !(lo & ICR_LEVEL_ASSERT))
-		return;
+		return true;
 	for (uint32_t i = 0; i < p->nr_vcpus; i++) {
 		struct vcpu *t = p->vcpus[i];
 
@@ -84,6 +90,14 @@ static void host_icr_write(struct vcpu *v, uint32_t lo)
 			__atomic_store_n(&t->sipi_pending, true, __ATOMIC_RELEASE);
 		}
 	}
+	return true;
+}
+
+/* The host's write to the x2APIC ICR MSR (0x830), intercepted while its CPUs start. */
+void vapic_host_x2apic_icr(struct vcpu *v, uint64_t value)
+{
+	if (!host_icr_virtualize(v, (uint32_t)value, (uint32_t)(value >> 32)))
+		wrmsr(MSR_X2APIC_ICR, value);
 }
 
 enum exit_action vapic_host_mmio(struct vcpu *v, struct vm_exit *e)
@@ -118,10 +132,14 @@ enum exit_action vapic_host_mmio(struct vcpu *v, struct vm_exit *e)
 	} else {
 		uint32_t value = (uint32_t)(insn.op == MMIO_WRITE_IMM ? insn.imm : *reg);
 
-		if ((off & ~3u) == APIC_ICR_LO)
-			host_icr_write(v, value);
-		else
+		if ((off & ~3u) == APIC_ICR_LO) {
+			uint32_t dest = mmio_read32(apic_page() + APIC_ICR_HI) >> 24;
+
+			if (!host_icr_virtualize(v, value, dest))
+				mmio_write32(apic_page() + APIC_ICR_LO, value);
+		} else {
 			mmio_write32(apic_page() + (off & ~3u), value);
+		}
 	}
 	vcpu_skip(v, insn.length);
 	return EXIT_RESUME;
@@ -130,6 +148,12 @@ enum exit_action vapic_host_mmio(struct vcpu *v, struct vm_exit *e)
 /* Map the APIC page through once every host vCPU runs (called from the exit loop). */
 void vapic_host_passthrough(struct partition *p)
 {
+	if (lapic_x2apic_mode()) {
+		vcpu_ops->intercept_msr_write(MSR_X2APIC_ICR, false);
+		printk("keel: partition %s: all %u vcpus started; x2APIC ICR passed through\n",
+		       p->name, p->nr_vcpus);
+		return;
+	}
 	if (s2pt_map(p->stage2, apic_page(), apic_page(), PAGE_SIZE, S2PT_RWX, S2PT_UC))
 		return; /* out of memory: keep emulating, which stays correct */
 	__atomic_fetch_add(&p->stage2_gen, 1, __ATOMIC_RELEASE);

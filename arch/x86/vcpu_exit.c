@@ -10,6 +10,7 @@
 #include <keel/console.h>
 #include <keel/partition.h>
 #include <keel/string.h>
+#include <x86/cpu.h>
 #include <x86/io.h>
 #include <x86/vcpu.h>
 
@@ -54,6 +55,12 @@ static enum exit_action handle_cpuid(struct vcpu *v, struct vm_exit *e)
 			/* A hypervisor is present; no nested virtualization (yet). */
 			c |= CPUID1_ECX_HYPERVISOR;
 			c &= ~CPUID1_ECX_VMX;
+			/*
+			 * The host keeps the APIC mode the firmware chose: Keel
+			 * virtualizes its INIT/STARTUP in that mode only.
+			 */
+			if (!lapic_x2apic_mode())
+				c &= ~CPUID1_ECX_X2APIC;
 			break;
 		case 7:
 			/* No 5-level paging: Linux would switch modes in its boot trampoline. */
@@ -110,6 +117,9 @@ static enum exit_action handle_wrmsr(struct vcpu *v, struct vm_exit *e)
 	switch (msr) {
 	case MSR_EFER:
 		vcpu_ops->set_efer(v, value);
+		break;
+	case MSR_X2APIC_ICR:
+		vapic_host_x2apic_icr(v, value);
 		break;
 	case MSR_VM_CR:
 	case 0xc0010117: /* VM_HSAVE_PA: Keel's, never the guest's */

@@ -88,6 +88,7 @@ static inline uint32_t mmio_read32(uint64_t addr)
 #define MSR_IA32_VMX_PROCBASED_CTLS 0x482
 #define MSR_IA32_VMX_PROCBASED_CTLS2 0x48b
 #define MSR_IA32_VMX_EPT_VPID_CAP 0x48c
+#define MSR_X2APIC_ICR 0x830
 #define MSR_EFER 0xc0000080
 #define MSR_FS_BASE 0xc0000100
 #define MSR_GS_BASE 0xc0000101

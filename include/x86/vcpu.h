@@ -110,6 +110,8 @@ struct vcpu_ops {
 	void (*inject_exception)(struct vcpu *v, uint8_t vector, bool has_error, uint32_t error);
 	/* Flush the vCPU's guest TLB entries (nested tables changed) before the next entry. */
 	void (*flush_tlb)(struct vcpu *v);
+	/* Start or stop intercepting guest writes of msr (shared by all vCPUs of the host). */
+	void (*intercept_msr_write)(uint32_t msr, bool intercept);
 	/* Print vendor state (VMCB/VMCS fields) for a report. */
 	void (*dump)(struct vcpu *v);
 };
@@ -135,5 +137,6 @@ int guest_read_virt(struct vcpu *v, uint64_t gva, void *buf, size_t len);
 enum exit_action vapic_host_mmio(struct vcpu *v, struct vm_exit *exit);
 bool vapic_is_apic_page(uint64_t gpa);
 void vapic_host_passthrough(struct partition *p);
+void vapic_host_x2apic_icr(struct vcpu *v, uint64_t value);
 
 #endif

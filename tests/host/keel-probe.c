@@ -14,20 +14,38 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/io.h>
 #include <sys/wait.h>
+#include <termios.h>
 #include <unistd.h>
+
+/*
+ * One line, on the wire before the next action: the host's tty sends
+ * asynchronously, and Keel's own lines (reporting what the probe does)
+ * would otherwise end up in the middle of the probe's.
+ */
+static void __attribute__((format(printf, 1, 2))) say(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	fflush(stdout);
+	tcdrain(STDOUT_FILENO);
+}
 
 static void probe_cpus(void)
 {
 	long n = sysconf(_SC_NPROCESSORS_ONLN);
 	int ok = 0;
 
-	printf("probe: cpus online %ld\n", n);
+	say("probe: cpus online %ld\n", n);
 	for (long cpu = 0; cpu < n; cpu++) {
 		pid_t pid = fork();
 
@@ -50,7 +68,7 @@ static void probe_cpus(void)
 		if (wait(&st) > 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0)
 			ok++;
 	}
-	printf("probe: work ran on %d of %ld cpus\n", ok, n);
+	say("probe: work ran on %d of %ld cpus\n", ok, n);
 }
 
 static void probe_cpuid(void)
@@ -59,15 +77,15 @@ static void probe_cpuid(void)
 	char sig[13];
 
 	__cpuid(1, a, b, c, d);
-	printf("probe: cpuid hypervisor bit %u\n", (c >> 31) & 1);
+	say("probe: cpuid hypervisor bit %u\n", (c >> 31) & 1);
 	__cpuid(0x40000000, a, b, c, d);
 	memcpy(sig, &b, 4);
 	memcpy(sig + 4, &c, 4);
 	memcpy(sig + 8, &d, 4);
 	sig[12] = 0;
-	printf("probe: cpuid signature '%s' max leaf 0x%x\n", sig, a);
+	say("probe: cpuid signature '%s' max leaf 0x%x\n", sig, a);
 	__cpuid(0x80000001, a, b, c, d);
-	printf("probe: cpuid svm %u\n", (c >> 2) & 1);
+	say("probe: cpuid svm %u\n", (c >> 2) & 1);
 }
 
 static void probe_msr(void)
@@ -76,20 +94,20 @@ static void probe_msr(void)
 	int fd = open("/dev/cpu/0/msr", O_RDWR);
 
 	if (fd < 0) {
-		printf("probe: msr unavailable (%s)\n", strerror(errno));
+		say("probe: msr unavailable (%s)\n", strerror(errno));
 		return;
 	}
 	if (pread(fd, &efer, 8, 0xc0000080) == 8)
-		printf("probe: msr efer 0x%llx svme %llu\n", (unsigned long long)efer,
-		       (unsigned long long)(efer >> 12) & 1);
-	printf("probe: msr write vm_hsave_pa %s\n",
-	       pwrite(fd, &v, 8, 0xc0010117) == 8 ? "accepted" : "refused");
+		say("probe: msr efer 0x%llx svme %llu\n", (unsigned long long)efer,
+		    (unsigned long long)(efer >> 12) & 1);
+	say("probe: msr write vm_hsave_pa %s\n",
+	    pwrite(fd, &v, 8, 0xc0010117) == 8 ? "accepted" : "refused");
 	v = 0;
-	printf("probe: msr write vm_cr %s\n",
-	       pwrite(fd, &v, 8, 0xc0010114) == 8 ? "accepted" : "refused");
+	say("probe: msr write vm_cr %s\n",
+	    pwrite(fd, &v, 8, 0xc0010114) == 8 ? "accepted" : "refused");
 	efer &= ~(1ull << 12);
-	printf("probe: msr write efer %s\n",
-	       pwrite(fd, &efer, 8, 0xc0000080) == 8 ? "accepted" : "refused");
+	say("probe: msr write efer %s\n",
+	    pwrite(fd, &efer, 8, 0xc0000080) == 8 ? "accepted" : "refused");
 	close(fd);
 }
 
@@ -137,7 +155,7 @@ static void probe_devmem(void)
 	needle(magic, "XRRY");
 	needle(banner, "oner-zrgny ulcreivfbe");
 	if (!d || fd < 0) {
-		printf("probe: devmem unavailable\n");
+		say("probe: devmem unavailable\n");
 		return;
 	}
 	while ((de = readdir(d))) {
@@ -169,18 +187,17 @@ static void probe_devmem(void)
 				}
 			if (!memcmp(page, magic, 4) ||
 			    memmem(page, sizeof(page), banner, strlen(banner))) {
-				printf("probe: devmem Keel data at 0x%llx\n",
-				       (unsigned long long)pa);
+				say("probe: devmem Keel data at 0x%llx\n", (unsigned long long)pa);
 				found++;
 			}
 		}
 	}
 	closedir(d);
 	close(fd);
-	printf("probe: devmem scanned %llu KiB in %llu reserved ranges, %llu non-zero pages, "
-	       "%llu pages with Keel data\n",
-	       (unsigned long long)scanned / 1024, (unsigned long long)ranges,
-	       (unsigned long long)nonzero, (unsigned long long)found);
+	say("probe: devmem scanned %llu KiB in %llu reserved ranges, %llu non-zero pages, "
+	    "%llu pages with Keel data\n",
+	    (unsigned long long)scanned / 1024, (unsigned long long)ranges,
+	    (unsigned long long)nonzero, (unsigned long long)found);
 }
 
 /*
@@ -192,12 +209,12 @@ static void unhandled_exit(void)
 	static const char bytes[] = "xyz";
 
 	if (iopl(3)) {
-		printf("probe: iopl failed\n");
+		say("probe: iopl failed\n");
 		return;
 	}
-	printf("probe: doing string I/O on port 0x3f8\n");
+	say("probe: doing string I/O on port 0x3f8\n");
 	outsb(0x3f8, bytes, 3);
-	printf("probe: string I/O returned\n");
+	say("probe: string I/O returned\n");
 }
 
 int main(int argc, char **argv)
@@ -211,6 +228,6 @@ int main(int argc, char **argv)
 	probe_cpuid();
 	probe_msr();
 	probe_devmem();
-	printf("probe: done\n");
+	say("probe: done\n");
 	return 0;
 }

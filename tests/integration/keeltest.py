@@ -27,7 +27,9 @@ def host_images():
     kernel = subprocess.run([os.path.join(ROOT, "tools", "fetch-kernel")], cwd=ROOT, check=True,
                             stdout=subprocess.PIPE, text=True).stdout.strip().splitlines()[-1]
     initrd = os.path.join(BUILD, "initramfs.cpio.gz")
-    subprocess.run(["make", "-s", "-C", ROOT, "build/initramfs.cpio.gz"], check=True)
+    # A make of its own (not the caller's jobserver): this runs inside 'make test' too.
+    env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL")}
+    subprocess.run(["make", "-s", "-C", ROOT, "build/initramfs.cpio.gz"], check=True, env=env)
     return {"vmlinuz": os.path.join(ROOT, kernel), "initrd.img": initrd}
 
 
