@@ -88,6 +88,28 @@ static void probe_cpuid(void)
 	say("probe: cpuid svm %u\n", (c >> 2) & 1);
 }
 
+/* What a user sees: the "hypervisor" flag in each CPU's /proc/cpuinfo flags. */
+static void probe_cpuinfo(void)
+{
+	FILE *f = fopen("/proc/cpuinfo", "r");
+	char line[4096];
+	int cpus = 0, flagged = 0;
+
+	if (!f) {
+		say("probe: cpuinfo unavailable\n");
+		return;
+	}
+	while (fgets(line, sizeof(line), f)) {
+		if (!strncmp(line, "flags", 5)) {
+			cpus++;
+			if (strstr(line, " hypervisor"))
+				flagged++;
+		}
+	}
+	fclose(f);
+	say("probe: cpuinfo hypervisor flag on %d of %d cpus\n", flagged, cpus);
+}
+
 static void probe_msr(void)
 {
 	uint64_t efer = 0, v = 0x1000;
@@ -226,6 +248,7 @@ int main(int argc, char **argv)
 	}
 	probe_cpus();
 	probe_cpuid();
+	probe_cpuinfo();
 	probe_msr();
 	probe_devmem();
 	say("probe: done\n");
