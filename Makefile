@@ -37,7 +37,8 @@ HOST_CFLAGS := -std=gnu11 -O1 -g $(WARN) -Iinclude -DKEEL_HOSTED
 UNIT_CFLAGS := $(HOST_CFLAGS) -fsanitize=address,undefined -fno-sanitize-recover=all
 
 # Core sources. Each area lists its files; hv/ is arch-neutral.
-CORE_C := $(wildcard hv/*.c) $(wildcard arch/x86/*.c) $(wildcard drivers/*.c) \
+CORE_C := $(wildcard hv/*.c) $(wildcard hv/vdev/*.c) $(wildcard arch/x86/*.c) \
+	$(wildcard drivers/*.c) \
 	boot/multiboot2.c
 CORE_ASM := boot/mb2_entry.asm $(wildcard arch/x86/*.asm)
 CORE_OBJS := $(patsubst %.c,$(BUILD)/core/%.o,$(CORE_C)) \
@@ -114,7 +115,7 @@ static:
 	@echo "  CPPCHECK"
 	$(Q)cppcheck --quiet --error-exitcode=1 --enable=warning,portability,performance \
 		--std=c11 --inline-suppr --suppress=missingIncludeSystem -Iinclude \
-		hv arch drivers boot tools tests/unit
+		hv arch drivers boot tools tests/unit tests/host
 
 bench:
 	$(Q)tools/ensure-deps
