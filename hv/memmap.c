@@ -57,6 +57,7 @@ static int type_rank(uint32_t type)
 {
 	switch (type) {
 	case MEM_KEEL:
+	case MEM_PARTITION:
 	case MEM_BOOT_MODULE:
 	case MEM_EFI_RUNTIME:
 		return 4;
@@ -359,6 +360,7 @@ static bool type_is_ram(uint32_t type)
 	case MEM_ACPI_RECLAIM:
 	case MEM_ACPI_NVS:
 	case MEM_KEEL:
+	case MEM_PARTITION:
 	case MEM_BOOT_MODULE:
 	case MEM_EFI_RUNTIME:
 		return true;
@@ -416,6 +418,8 @@ const char *memmap_type_name(uint32_t type)
 		return "persistent";
 	case MEM_KEEL:
 		return "keel";
+	case MEM_PARTITION:
+		return "partition";
 	case MEM_BOOT_MODULE:
 		return "boot-module";
 	case MEM_EFI_RUNTIME:

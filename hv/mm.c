@@ -32,13 +32,19 @@ int mm_pool_init(void)
 
 void *page_alloc(size_t pages)
 {
-	paddr_t pa = 0;
+	return page_alloc_aligned(pages, PAGE_SIZE);
+}
+
+void *page_alloc_aligned(size_t pages, uint64_t align)
+{
+	paddr_t pa = 0, start;
 	uint64_t bytes = pages * PAGE_SIZE;
 
 	spin_lock(&pool_lock);
-	if (pool_next && bytes <= pool_end - pool_next) {
-		pa = pool_next;
-		pool_next += bytes;
+	start = ALIGN_UP(pool_next, align);
+	if (pool_next && start <= pool_end && bytes <= pool_end - start) {
+		pa = start;
+		pool_next = start + bytes;
 	}
 	spin_unlock(&pool_lock);
 	if (!pa)

@@ -33,6 +33,7 @@ struct dtr {
 
 static struct idt_entry idt[256] __aligned(16);
 extern const uint64_t isr_table[32];
+extern const uint64_t isr_kick, isr_timer, isr_spurious;
 
 static bool gs_ready;
 
@@ -66,6 +67,15 @@ void traps_init(void)
 			ist = IST_MACHINE_CHECK;
 		idt_set(v, isr_table[v], ist);
 	}
+	idt_set(KEEL_VECTOR_KICK, isr_kick, 0);
+	idt_set(KEEL_VECTOR_TIMER, isr_timer, 0);
+	idt_set(KEEL_VECTOR_SPURIOUS, isr_spurious, 0);
+}
+
+void cpu_wait_for_interrupt(void)
+{
+	/* STI's one-instruction shadow makes "sti; hlt" atomic: no wake-up is lost. */
+	__asm__ volatile("sti; hlt; cli" ::: "memory");
 }
 
 void cpu_tables_init(struct percpu *pc)

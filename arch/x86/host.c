@@ -23,7 +23,7 @@
 #define HOST_MAP_LIMIT (1ull << 40) /* the host sees at most 1 TiB of physical space */
 
 static struct s2pt host_stage2;
-static uint64_t scratch_page_pa;
+static uint64_t scratch_page_pa, scratch_block_pa;
 
 static void *stage2_alloc(void *ctx, uint64_t *pa)
 {
@@ -46,9 +46,10 @@ static bool is_ram(uint32_t type)
 
 /*
  * The host's guest-physical space is the machine's, identity-mapped: RAM
- * write-back, everything else (MMIO, holes) uncached, except Keel's memory,
- * whose every page maps to one scratch page: the host reads no Keel data
- * and its writes land nowhere that matters, without an exit.
+ * write-back, everything else (MMIO, holes) uncached, except Keel's memory
+ * and the guest partitions' RAM, whose every page maps to one scratch page:
+ * the host reads none of their data and its writes land nowhere that
+ * matters, without an exit.
  */
 static int build_host_stage2(struct partition *p, bool trap_apic)
 {
@@ -73,22 +74,42 @@ static int build_host_stage2(struct partition *p, bool trap_apic)
 		uint64_t base = ALIGN_DOWN(e->base, PAGE_SIZE);
 		uint64_t end = ALIGN_UP(e->base + e->size, PAGE_SIZE);
 
-		if (is_ram(e->type) && e->type != MEM_KEEL && end <= limit)
+		if (is_ram(e->type) && e->type != MEM_KEEL && e->type != MEM_PARTITION &&
+		    end <= limit)
 			ret = s2pt_map(&host_stage2, base, base, end - base, S2PT_RWX, S2PT_WB);
 	}
+	/*
+	 * One scratch page for unaligned edges, one 2 MiB scratch block for
+	 * whole 2 MiB chunks (so a large partition costs a few page tables).
+	 */
 	scratch = page_alloc(1);
 	if (!ret && !scratch)
 		ret = -ENOMEM;
 	if (!ret)
 		scratch_page_pa = virt_to_phys(scratch);
+	if (!ret) {
+		/* From Keel's pool: the host's e820 is already fixed, nothing may leave it now. */
+		void *block = page_alloc_aligned(2 * MiB / PAGE_SIZE, 2 * MiB);
+
+		scratch_block_pa = block ? virt_to_phys(block) : 0;
+	}
 	for (uint32_t i = 0; !ret && i < keel_memmap.nr; i++) {
 		const struct boot_mmap_entry *e = &keel_memmap.e[i];
+		uint64_t pa = e->base, end = e->base + e->size;
 
-		if (e->type != MEM_KEEL)
+		if (e->type != MEM_KEEL && e->type != MEM_PARTITION)
 			continue;
-		for (uint64_t pa = e->base; !ret && pa < e->base + e->size; pa += PAGE_SIZE)
-			ret = s2pt_map(&host_stage2, pa, scratch_page_pa, PAGE_SIZE,
-				       S2PT_READ | S2PT_WRITE, S2PT_WB);
+		while (!ret && pa < end) {
+			if (scratch_block_pa && !(pa & (2 * MiB - 1)) && end - pa >= 2 * MiB) {
+				ret = s2pt_map(&host_stage2, pa, scratch_block_pa, 2 * MiB,
+					       S2PT_READ | S2PT_WRITE, S2PT_WB);
+				pa += 2 * MiB;
+			} else {
+				ret = s2pt_map(&host_stage2, pa, scratch_page_pa, PAGE_SIZE,
+					       S2PT_READ | S2PT_WRITE, S2PT_WB);
+				pa += PAGE_SIZE;
+			}
+		}
 	}
 	if (!ret && trap_apic)
 		ret = s2pt_unmap(&host_stage2, rdmsr(MSR_IA32_APIC_BASE) & 0xffffff000ull,

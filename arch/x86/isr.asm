@@ -55,6 +55,13 @@ ISR_ERR 29
 ISR_ERR 30
 ISR_NOERR 31
 
+; Keel's own interrupt vectors (include/x86/cpu.h): the local APIC timer
+; that ends a guest's time slice or wakes a halted vCPU, the kick IPI other
+; CPUs send to make this one look at its vCPU, and the spurious vector.
+ISR_NOERR 0xed
+ISR_NOERR 0xee
+ISR_NOERR 0xff
+
 isr_common:
 	push rax
 	push rbx
@@ -106,3 +113,7 @@ isr_table:
 	dq isr_ %+ i
 %assign i i + 1
 %endrep
+global isr_kick, isr_timer, isr_spurious
+isr_kick:	dq isr_0xed
+isr_timer:	dq isr_0xee
+isr_spurious:	dq isr_0xff

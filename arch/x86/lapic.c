@@ -13,6 +13,11 @@
 #define APIC_BASE_X2APIC (1ull << 10)
 #define APIC_ID 0x20
 #define APIC_SVR 0xf0
+#define APIC_EOI 0xb0
+#define APIC_LVT_TIMER 0x320
+#define APIC_TIMER_INIT 0x380
+#define APIC_TIMER_CUR 0x390
+#define APIC_TIMER_DIV 0x3e0
 #define APIC_ICR_LO 0x300
 #define APIC_ICR_HI 0x310
 #define ICR_DELIVERY_PENDING (1u << 12)
@@ -51,6 +56,50 @@ void lapic_init(void)
 	xapic_base = base & 0xffffff000ull;
 	/* Software-enable the APIC, spurious vector 0xff (SDM Vol. 3A 12.9). */
 	lapic_write(APIC_SVR, lapic_read(APIC_SVR) | 0x1ff);
+	/* Timer: one-shot, Keel's vector, divide by 1 (SDM Vol. 3A 12.5.4); stopped. */
+	lapic_write(APIC_TIMER_DIV, 0xb);
+	lapic_write(APIC_LVT_TIMER, KEEL_VECTOR_TIMER);
+	lapic_write(APIC_TIMER_INIT, 0);
+}
+
+uint64_t lapic_timer_per_ms;
+
+/* How fast the APIC timer counts against the TSC: 1 ms of TSC with the counter running. */
+void lapic_timer_calibrate(void)
+{
+	uint64_t start, end;
+
+	lapic_write(APIC_LVT_TIMER, KEEL_VECTOR_TIMER | (1u << 16)); /* masked while measuring */
+	lapic_write(APIC_TIMER_INIT, 0xffffffff);
+	start = rdtsc();
+	end = start + 1000 * tsc_per_us;
+	while (rdtsc() < end)
+		cpu_relax();
+	lapic_timer_per_ms = 0xffffffffull - lapic_read(APIC_TIMER_CUR);
+	lapic_write(APIC_TIMER_INIT, 0);
+	lapic_write(APIC_LVT_TIMER, KEEL_VECTOR_TIMER);
+	if (!lapic_timer_per_ms)
+		lapic_timer_per_ms = 1;
+}
+
+void lapic_timer_arm(uint64_t deadline_tsc)
+{
+	uint64_t now = rdtsc(), ticks;
+
+	if (!deadline_tsc) {
+		lapic_write(APIC_TIMER_INIT, 0);
+		return;
+	}
+	ticks = deadline_tsc > now ?
+			(uint64_t)((unsigned __int128)(deadline_tsc - now) * lapic_timer_per_ms /
+				   (tsc_per_us * 1000)) :
+			0;
+	lapic_write(APIC_TIMER_INIT, (uint32_t)MIN(MAX(ticks, 1), 0xffffffffull));
+}
+
+void lapic_eoi(void)
+{
+	lapic_write(APIC_EOI, 0);
 }
 
 uint32_t lapic_id(void)

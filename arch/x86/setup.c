@@ -16,4 +16,5 @@ void arch_early_init(struct percpu *bsp)
 	lapic_init();
 	bsp->apic_id = lapic_id();
 	tsc_calibrate();
+	lapic_timer_calibrate();
 }

@@ -8,6 +8,7 @@
 #include <keel/console.h>
 #include <keel/mm.h>
 #include <keel/percpu.h>
+#include <x86/cpu.h>
 #include <x86/io.h>
 #include <x86/traps.h>
 #include <x86/vcpu.h>
@@ -82,6 +83,13 @@ void trap_handler(struct trap_frame *f)
 	 * exit belongs to the guest and is injected at the next entry (or was a
 	 * kick to notice a stopped partition).
 	 */
+	if (f->vector == KEEL_VECTOR_KICK || f->vector == KEEL_VECTOR_TIMER) {
+		/* Nothing to do here: the CPU's loop looks at its vCPU after the wake-up. */
+		lapic_eoi();
+		return;
+	}
+	if (f->vector == KEEL_VECTOR_SPURIOUS)
+		return; /* no EOI for the spurious vector (SDM Vol. 3A 12.9) */
 	if (f->vector == 2) {
 		struct vcpu *v = this_cpu()->vcpu;
 

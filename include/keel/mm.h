@@ -41,6 +41,8 @@ static inline void *phys_to_virt(paddr_t pa)
 int mm_pool_init(void);
 /* Zeroed, page-aligned pages from Keel's pool; NULL when it is exhausted. */
 void *page_alloc(size_t pages);
+/* The same, starting at a multiple of align (a power of two; the gap is not reused). */
+void *page_alloc_aligned(size_t pages, uint64_t align);
 /* Bytes of the pool in use and in all. */
 uint64_t mm_pool_used(void);
 uint64_t mm_pool_size(void);

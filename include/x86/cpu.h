@@ -9,6 +9,11 @@
 #define KEEL_DS 0x10
 #define KEEL_TSS 0x18 /* 16-byte system descriptor: GDT slots 3 and 4 */
 
+/* Keel's interrupt vectors (above every vector a partition's devices use on this CPU). */
+#define KEEL_VECTOR_KICK 0xed
+#define KEEL_VECTOR_TIMER 0xee
+#define KEEL_VECTOR_SPURIOUS 0xff
+
 /* Interrupt stack table slots (SDM Vol. 3A 7.7): faults that must not use a broken stack. */
 #define IST_DOUBLE_FAULT 1
 #define IST_NMI 2
@@ -48,6 +53,14 @@ void tsc_calibrate(void);
 void udelay(uint64_t us);
 
 /* Local APIC (xAPIC MMIO or x2APIC MSRs, whichever the firmware left enabled). */
+/* Local APIC timer ticks per millisecond (divide by 1), calibrated against the TSC. */
+extern uint64_t lapic_timer_per_ms;
+void lapic_timer_calibrate(void);
+/* Fire KEEL_VECTOR_TIMER once, at TSC value deadline (0: stop the timer). */
+void lapic_timer_arm(uint64_t deadline_tsc);
+void lapic_eoi(void);
+/* Wait with interrupts on until one of Keel's vectors arrives (then interrupts are off again). */
+void cpu_wait_for_interrupt(void);
 void lapic_init(void);
 uint32_t lapic_id(void);
 bool lapic_x2apic_mode(void);
