@@ -176,6 +176,7 @@ int arch_host_launch(struct partition *p, uint64_t entry, uint64_t boot_params, 
 		v->id = i;
 		v->cpu = percpu_table[i];
 		v->apic_id = percpu_table[i]->apic_id;
+		v->host_dfr = 0xffffffff; /* the DFR's reset value: flat model */
 		v->state = i == 0 ? VCPU_RUNNING : VCPU_WAIT_SIPI;
 		ret = vcpu_ops->vcpu_create(v);
 		if (ret)

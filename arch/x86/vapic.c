@@ -44,6 +44,27 @@ bool vapic_is_apic_page(uint64_t gpa)
 	return (gpa & ~0xfffull) == apic_page();
 }
 
+#define APIC_LDR 0xd0
+#define APIC_DFR 0xe0
+#define ICR_DEST_LOGICAL (1u << 11)
+#define ICR_SHORTHAND_MASK (3u << 18)
+
+/* Set when guest partitions exist: the host's IPIs are then re-sent to host CPUs only. */
+bool vapic_host_isolated;
+
+/* Logical destination match (SDM Vol. 3A 12.6.2.2): flat or cluster model, or x2APIC cluster. */
+static bool logical_match(const struct vcpu *t, uint32_t dest)
+{
+	if (lapic_x2apic_mode()) {
+		uint32_t ldr = ((t->apic_id >> 4) << 16) | (1u << (t->apic_id & 0xf));
+
+		return (dest >> 16) == (ldr >> 16) && (dest & ldr & 0xffff);
+	}
+	if ((t->host_dfr >> 28) == 0xf) /* flat */
+		return (dest & (t->host_ldr >> 24) & 0xff) != 0;
+	return (dest >> 4) == (t->host_ldr >> 28) && (dest & (t->host_ldr >> 24) & 0xf);
+}
+
 static bool icr_targets(struct vcpu *self, struct vcpu *t, uint32_t lo, uint32_t dest)
 {
 	switch (ICR_SHORTHAND(lo)) {
@@ -54,7 +75,37 @@ static bool icr_targets(struct vcpu *self, struct vcpu *t, uint32_t lo, uint32_t
 	case 3:
 		return t != self;
 	default:
+		if (lo & ICR_DEST_LOGICAL)
+			return logical_match(t, dest);
 		return t->apic_id == dest;
+	}
+}
+
+/*
+ * With guest partitions on the machine, an IPI the host writes is sent by
+ * Keel to each host CPU it names, one physical-destination IPI at a time;
+ * anything naming another partition's CPU never leaves Keel.
+ */
+static void host_ipi_filtered(struct vcpu *v, uint32_t lo, uint32_t dest)
+{
+	static bool reported;
+	struct partition *p = v->part;
+	uint32_t sent = 0;
+	uint32_t one = lo & ~(ICR_SHORTHAND_MASK | ICR_DEST_LOGICAL);
+
+	for (uint32_t i = 0; i < p->nr_vcpus; i++) {
+		struct vcpu *t = p->vcpus[i];
+
+		if (icr_targets(v, t, lo, dest)) {
+			lapic_send_ipi(t->apic_id, one);
+			sent++;
+		}
+	}
+	if (!sent && !ICR_SHORTHAND(lo) && !reported) {
+		reported = true;
+		printk("keel: partition %s: IPI to APIC ID %u, not one of its CPUs, dropped "
+		       "(reported once)\n",
+		       p->name, dest);
 	}
 }
 
@@ -69,8 +120,12 @@ static bool host_icr_virtualize(struct vcpu *v, uint32_t lo, uint32_t dest)
 	struct partition *p = v->part;
 	uint32_t mode = ICR_MODE(lo);
 
-	if (mode != ICR_MODE_INIT && mode != ICR_MODE_STARTUP)
-		return false;
+	if (mode != ICR_MODE_INIT && mode != ICR_MODE_STARTUP) {
+		if (!vapic_host_isolated)
+			return false;
+		host_ipi_filtered(v, lo, dest);
+		return true;
+	}
 	/* INIT level de-assert (SDM Vol. 3A 12.6.1) does nothing on current CPUs. */
 	if (mode == ICR_MODE_INIT && !(lo & ICR_LEVEL_ASSERT))
 		return true;
@@ -138,6 +193,11 @@ enum exit_action vapic_host_mmio(struct vcpu *v, struct vm_exit *e)
 			if (!host_icr_virtualize(v, value, dest))
 				mmio_write32(apic_page() + APIC_ICR_LO, value);
 		} else {
+			/* The logical destination registers are needed to filter IPIs. */
+			if ((off & ~3u) == APIC_LDR)
+				v->host_ldr = value;
+			else if ((off & ~3u) == APIC_DFR)
+				v->host_dfr = value;
 			mmio_write32(apic_page() + (off & ~3u), value);
 		}
 	}
@@ -148,6 +208,12 @@ enum exit_action vapic_host_mmio(struct vcpu *v, struct vm_exit *e)
 /* Map the APIC page through once every host vCPU runs (called from the exit loop). */
 void vapic_host_passthrough(struct partition *p)
 {
+	if (vapic_host_isolated) {
+		printk("keel: partition %s: all %u vcpus started; its local APIC stays emulated so "
+		       "its IPIs cannot reach guest partitions\n",
+		       p->name, p->nr_vcpus);
+		return;
+	}
 	if (lapic_x2apic_mode()) {
 		vcpu_ops->intercept_msr_write(MSR_X2APIC_ICR, false);
 		printk("keel: partition %s: all %u vcpus started; x2APIC ICR passed through\n",

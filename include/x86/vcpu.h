@@ -36,6 +36,8 @@ struct vcpu {
 	bool nmi_pending; /* a physical NMI arrived while Keel ran: inject it */
 	uint64_t exits;
 	uint32_t stage2_gen_seen;
+	/* Host vCPUs: the logical destination registers it wrote (arch/x86/vapic.c). */
+	uint32_t host_ldr, host_dfr;
 	void *vendor; /* the VMCB or VMCS page */
 	uint64_t vendor_pa;
 };
@@ -137,6 +139,7 @@ int guest_read_virt(struct vcpu *v, uint64_t gva, void *buf, size_t len);
 enum exit_action vapic_host_mmio(struct vcpu *v, struct vm_exit *exit);
 bool vapic_is_apic_page(uint64_t gpa);
 void vapic_host_passthrough(struct partition *p);
+extern bool vapic_host_isolated;
 void vapic_host_x2apic_icr(struct vcpu *v, uint64_t value);
 
 #endif
