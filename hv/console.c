@@ -80,6 +80,7 @@ void console_partition_putc(struct partition *p, char c)
 	int me = (int)this_cpu_id();
 	bool nested = console_holder == me;
 
+	p->console_ring[p->console_head++ % CONSOLE_RING_SIZE] = c;
 	if (!uart_port)
 		return;
 	if (!nested) {

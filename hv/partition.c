@@ -7,10 +7,24 @@
  */
 #include <keel/arch.h>
 #include <keel/console.h>
+#include <keel/mm.h>
 #include <keel/partition.h>
 #include <keel/string.h>
 
-struct partition host_partition = { .name = "host", .id = 0 };
+struct partition host_partition = { .name = "host", .id = 0, .kind = PARTITION_HOST };
+struct partition *partitions[MAX_PARTITIONS] = { &host_partition };
+uint32_t nr_partitions = 1;
+
+void *partition_gpa_to_hva(struct partition *p, uint64_t gpa, uint64_t len)
+{
+	for (uint32_t i = 0; i < p->nr_ram; i++) {
+		const struct partition_ram *r = &p->ram[i];
+
+		if (gpa >= r->gpa && len <= r->size && gpa - r->gpa <= r->size - len)
+			return phys_to_virt(r->hpa + (gpa - r->gpa));
+	}
+	return NULL;
+}
 
 void partition_stop(struct partition *p, const char *fmt, ...)
 {

@@ -59,7 +59,7 @@ static int build_host_stage2(struct partition *p, bool trap_apic)
 	int ret;
 
 	cpuid(0x80000001, &a, &b, &c, &d);
-	host_stage2.format = S2PT_NPT;
+	host_stage2.format = vcpu_ops->stage2_format;
 	host_stage2.alloc_page = stage2_alloc;
 	host_stage2.phys_to_virt = stage2_virt;
 	host_stage2.allow_1g = d & CPUID81_EDX_GBPAGES;

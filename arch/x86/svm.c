@@ -134,11 +134,58 @@ static int svm_cpu_enable(void)
 	return 0;
 }
 
+/*
+ * A guest partition's maps: every port exits (its devices are all emulated)
+ * and every MSR exits, except the ones whose state the VMCB itself switches
+ * (VMLOAD/VMSAVE and VMRUN, APM 15.5.1), which the guest may own outright.
+ */
+struct guest_maps {
+	uint64_t iopm_pa, msrpm_pa;
+};
+static struct guest_maps guest_maps[MAX_PARTITIONS];
+
+static const uint32_t guest_msr_passthrough[] = {
+	0x174, 0x175, 0x176, /* SYSENTER_CS/ESP/EIP */
+	0xc0000081, 0xc0000082, 0xc0000083, 0xc0000084, /* STAR, LSTAR, CSTAR, SFMASK */
+	0xc0000100, 0xc0000101, 0xc0000102, /* FS_BASE, GS_BASE, KERNEL_GS_BASE */
+};
+
+static int svm_guest_maps(struct partition *p, uint64_t *iopm_out, uint64_t *msrpm_out)
+{
+	struct guest_maps *m = &guest_maps[p->id];
+	uint8_t *io, *msr;
+
+	if (!m->iopm_pa) {
+		io = page_alloc(3);
+		msr = page_alloc(2);
+		if (!io || !msr)
+			return -ENOMEM;
+		memset(io, 0xff, 3 * PAGE_SIZE);
+		memset(msr, 0xff, 2 * PAGE_SIZE);
+		for (size_t i = 0; i < ARRAY_SIZE(guest_msr_passthrough); i++) {
+			uint32_t n = guest_msr_passthrough[i];
+			uint32_t base = n < 0x2000 ? 0 : 0x800;
+
+			n = n < 0x2000 ? n : n - 0xc0000000;
+			msr[base + n / 4] &= (uint8_t)~(3u << ((n % 4) * 2));
+		}
+		m->iopm_pa = virt_to_phys(io);
+		m->msrpm_pa = virt_to_phys(msr);
+	}
+	*iopm_out = m->iopm_pa;
+	*msrpm_out = m->msrpm_pa;
+	return 0;
+}
+
 static int svm_vcpu_create(struct vcpu *v)
 {
 	struct vmcb *vmcb;
+	uint64_t guest_iopm = 0, guest_msrpm = 0;
+	bool guest = v->part->kind != PARTITION_HOST;
 
 	if (!iopm && svm_setup_maps())
+		return -ENOMEM;
+	if (guest && svm_guest_maps(v->part, &guest_iopm, &guest_msrpm))
 		return -ENOMEM;
 	vmcb = page_alloc(1);
 	if (!vmcb)
@@ -171,6 +218,18 @@ static int svm_vcpu_create(struct vcpu *v)
 	vmcb->ctl.np_enable = 1;
 	vmcb->ctl.n_cr3 = ((struct s2pt *)v->part->stage2)->root_pa;
 	vmcb->save.g_pat = 0x0007040600070406ull; /* the PAT's power-on value */
+	if (guest) {
+		/*
+		 * A guest owns no device: physical interrupts (Keel's timer and
+		 * kick) exit instead of reaching it, V_INTR_MASKING makes its IF
+		 * gate only the interrupts Keel injects (APM 15.21.1), and HLT
+		 * exits so Keel can wait for the guest's next event.
+		 */
+		vmcb->ctl.iopm_base_pa = guest_iopm;
+		vmcb->ctl.msrpm_base_pa = guest_msrpm;
+		vmcb->ctl.intercept_misc1 |= SVM_INTERCEPT_INTR | SVM_INTERCEPT_HLT;
+		vmcb->ctl.vintr = SVM_VINTR_MASKING;
+	}
 	vmcb->save.dr6 = 0xffff0ff0;
 	vmcb->save.dr7 = 0x400;
 	return 0;
@@ -212,12 +271,12 @@ static void svm_set_linux64_state(struct vcpu *v, uint64_t rip, uint64_t cr3, ui
 	s->rax = 0;
 }
 
-static void svm_set_sipi_state(struct vcpu *v, uint8_t vector)
+static void svm_set_real_mode_state(struct vcpu *v, uint16_t cs, uint16_t ip)
 {
 	struct vmcb_save *s = &vmcb_of(v)->save;
 
-	/* The state after INIT and STARTUP (APM 14.1.3, Table 14-1), with CS from the vector. */
-	seg(&s->cs, (uint16_t)vector << 8, SEG_CODE16, 0xffff, (uint64_t)vector << 12);
+	/* The state after INIT (APM 14.1.3, Table 14-1), then CS:IP as given. */
+	seg(&s->cs, cs, SEG_CODE16, 0xffff, (uint64_t)cs << 4);
 	seg(&s->ds, 0, SEG_DATA16, 0xffff, 0);
 	seg(&s->es, 0, SEG_DATA16, 0xffff, 0);
 	seg(&s->ss, 0, SEG_DATA16, 0xffff, 0);
@@ -233,7 +292,7 @@ static void svm_set_sipi_state(struct vcpu *v, uint8_t vector)
 	s->cr4 = 0;
 	s->efer = EFER_SVME;
 	s->rflags = 0x2;
-	s->rip = 0;
+	s->rip = ip;
 	s->rsp = 0;
 	s->rax = 0;
 	s->cr2 = 0;
@@ -297,6 +356,9 @@ static void svm_decode_exit(struct vcpu *v, struct vm_exit *e)
 	case SVM_EXIT_INTR:
 		e->reason = EXIT_INTR;
 		break;
+	case SVM_EXIT_VINTR:
+		e->reason = EXIT_IRQ_WINDOW;
+		break;
 	case SVM_EXIT_VMMCALL:
 		e->reason = EXIT_HYPERCALL;
 		e->insn_len = 3;
@@ -350,6 +412,53 @@ static void svm_vcpu_run(struct vcpu *v, struct vm_exit *exit)
 	vmcb->ctl.eventinj = (vmcb->ctl.exitintinfo & SVM_EVTINJ_VALID) ? vmcb->ctl.exitintinfo : 0;
 	v->exits++;
 	svm_decode_exit(v, exit);
+}
+
+static uint64_t svm_get_rflags(struct vcpu *v)
+{
+	return vmcb_of(v)->save.rflags;
+}
+
+static uint64_t svm_get_pat(struct vcpu *v)
+{
+	return vmcb_of(v)->save.g_pat;
+}
+
+static void svm_set_pat(struct vcpu *v, uint64_t pat)
+{
+	vmcb_of(v)->save.g_pat = pat;
+}
+
+static bool svm_irq_window_open(struct vcpu *v)
+{
+	struct vmcb *vmcb = vmcb_of(v);
+
+	return (vmcb->save.rflags & (1u << 9)) && !(vmcb->ctl.interrupt_shadow & 1) &&
+	       !(vmcb->ctl.eventinj & SVM_EVTINJ_VALID);
+}
+
+static void svm_inject_irq(struct vcpu *v, uint8_t vector)
+{
+	/* Type 0: external interrupt (APM 15.20). */
+	vmcb_of(v)->ctl.eventinj = SVM_EVTINJ_VALID | vector;
+}
+
+/*
+ * Ask for an exit when the guest can take an interrupt: a virtual
+ * interrupt (V_IRQ) that ignores the TPR, with its VINTR intercept; the
+ * exit comes once the guest's IF allows it (APM 15.21.4).
+ */
+static void svm_request_irq_window(struct vcpu *v, bool on)
+{
+	struct vmcb *vmcb = vmcb_of(v);
+
+	if (on) {
+		vmcb->ctl.vintr |= SVM_VINTR_IRQ | SVM_VINTR_IGN_TPR;
+		vmcb->ctl.intercept_misc1 |= SVM_INTERCEPT_VINTR;
+	} else {
+		vmcb->ctl.vintr &= ~(SVM_VINTR_IRQ | SVM_VINTR_IGN_TPR);
+		vmcb->ctl.intercept_misc1 &= ~SVM_INTERCEPT_VINTR;
+	}
 }
 
 static uint64_t svm_get_rip(struct vcpu *v)
@@ -420,11 +529,18 @@ static void svm_dump(struct vcpu *v)
 
 const struct vcpu_ops svm_vcpu_ops = {
 	.name = "svm",
+	.stage2_format = S2PT_NPT,
 	.cpu_enable = svm_cpu_enable,
 	.vcpu_create = svm_vcpu_create,
 	.vcpu_run = svm_vcpu_run,
 	.set_linux64_state = svm_set_linux64_state,
-	.set_sipi_state = svm_set_sipi_state,
+	.set_real_mode_state = svm_set_real_mode_state,
+	.get_rflags = svm_get_rflags,
+	.get_pat = svm_get_pat,
+	.set_pat = svm_set_pat,
+	.irq_window_open = svm_irq_window_open,
+	.inject_irq = svm_inject_irq,
+	.request_irq_window = svm_request_irq_window,
 	.get_rip = svm_get_rip,
 	.set_rip = svm_set_rip,
 	.get_cr0 = svm_get_cr0,

@@ -11,6 +11,7 @@
 #include <keel/partition.h>
 #include <keel/string.h>
 #include <x86/cpu.h>
+#include <x86/guest.h>
 #include <x86/io.h>
 #include <x86/vcpu.h>
 
@@ -40,7 +41,9 @@ static enum exit_action handle_cpuid(struct vcpu *v, struct vm_exit *e)
 	uint32_t leaf = (uint32_t)r->rax, sub = (uint32_t)r->rcx;
 	uint32_t a, b, c, d;
 
-	if (leaf >= KEEL_CPUID_BASE && leaf < KEEL_CPUID_BASE + 0x100) {
+	if (v->part->kind != PARTITION_HOST) {
+		guest_cpuid(v, leaf, sub, &a, &b, &c, &d);
+	} else if (leaf >= KEEL_CPUID_BASE && leaf < KEEL_CPUID_BASE + 0x100) {
 		a = b = c = d = 0;
 		if (leaf == KEEL_CPUID_BASE) {
 			a = KEEL_CPUID_BASE;
@@ -93,6 +96,18 @@ static enum exit_action handle_rdmsr(struct vcpu *v, struct vm_exit *e)
 {
 	uint32_t msr = (uint32_t)v->regs.rcx;
 
+	if (v->part->kind != PARTITION_HOST) {
+		uint64_t value;
+
+		if (guest_rdmsr(v, msr, &value)) {
+			vcpu_ops->inject_exception(v, X86_GP, true, 0);
+			return EXIT_RESUME;
+		}
+		msr_result(v, value);
+		vcpu_skip(v, e->insn_len);
+		return EXIT_RESUME;
+	}
+
 	switch (msr) {
 	case MSR_EFER:
 		msr_result(v, vcpu_ops->get_efer(v));
@@ -113,6 +128,15 @@ static enum exit_action handle_wrmsr(struct vcpu *v, struct vm_exit *e)
 {
 	uint32_t msr = (uint32_t)v->regs.rcx;
 	uint64_t value = (v->regs.rdx << 32) | (uint32_t)v->regs.rax;
+
+	if (v->part->kind != PARTITION_HOST) {
+		if (guest_wrmsr(v, msr, value)) {
+			vcpu_ops->inject_exception(v, X86_GP, true, 0);
+			return EXIT_RESUME;
+		}
+		vcpu_skip(v, e->insn_len);
+		return EXIT_RESUME;
+	}
 
 	switch (msr) {
 	case MSR_EFER:
@@ -142,6 +166,8 @@ static enum exit_action handle_wrmsr(struct vcpu *v, struct vm_exit *e)
  */
 static enum exit_action handle_io(struct vcpu *v, struct vm_exit *e)
 {
+	if (v->part->kind != PARTITION_HOST)
+		return guest_handle_io(v, e);
 	if (e->io.string || e->io.port != 0x3f8 || e->io.size != 1) {
 		partition_stop(v->part, "unexpected I/O exit: port 0x%x size %u%s", e->io.port,
 			       e->io.size, e->io.string ? " (string)" : "");
@@ -159,6 +185,8 @@ static enum exit_action handle_io(struct vcpu *v, struct vm_exit *e)
 
 static enum exit_action handle_npf(struct vcpu *v, struct vm_exit *e)
 {
+	if (v->part->kind != PARTITION_HOST)
+		return guest_handle_npf(v, e);
 	if (vapic_is_apic_page(e->npf.gpa) && v->part->id == 0)
 		return vapic_host_mmio(v, e);
 	partition_stop(v->part, "access to unmapped guest-physical address 0x%llx (%s)",
@@ -190,6 +218,8 @@ static enum exit_action handle_nmi(struct vcpu *v, struct vm_exit *e)
 
 static enum exit_action handle_hypercall(struct vcpu *v, struct vm_exit *e)
 {
+	if (v->part->kind != PARTITION_HOST)
+		return guest_handle_hypercall(v, e);
 	/* KVM's convention: unknown hypercalls return -KVM_ENOSYS (-1000) in RAX. */
 	v->regs.rax = (uint64_t)-1000;
 	vcpu_skip(v, e->insn_len);
@@ -213,7 +243,20 @@ static enum exit_action handle_invd(struct vcpu *v, struct vm_exit *e)
 
 static enum exit_action handle_intr(struct vcpu *v, struct vm_exit *e)
 {
+	/* A physical interrupt for Keel (timer, kick): take it through Keel's IDT, then go on. */
+	__asm__ volatile("sti; nop; cli" ::: "memory");
 	return EXIT_RESUME;
+}
+
+static enum exit_action handle_irq_window(struct vcpu *v, struct vm_exit *e)
+{
+	vcpu_ops->request_irq_window(v, false);
+	return EXIT_RESUME;
+}
+
+static enum exit_action handle_hlt(struct vcpu *v, struct vm_exit *e)
+{
+	return guest_handle_hlt(v, e);
 }
 
 static const exit_handler_t exit_handlers[EXIT_REASON_MAX] = {
@@ -226,6 +269,8 @@ static const exit_handler_t exit_handlers[EXIT_REASON_MAX] = {
 	[EXIT_INIT] = handle_init,
 	[EXIT_NMI] = handle_nmi,
 	[EXIT_INTR] = handle_intr,
+	[EXIT_IRQ_WINDOW] = handle_irq_window,
+	[EXIT_HLT] = handle_hlt,
 	[EXIT_HYPERCALL] = handle_hypercall,
 	[EXIT_VIRT_INSN] = handle_virt_insn,
 	[EXIT_INVD] = handle_invd,
@@ -248,6 +293,7 @@ static const char *const exit_names[EXIT_REASON_MAX] = {
 	[EXIT_EXCEPTION] = "exception",
 	[EXIT_INVD] = "invd",
 	[EXIT_INVALID_STATE] = "invalid guest state",
+	[EXIT_IRQ_WINDOW] = "interrupt window",
 };
 
 enum exit_action vcpu_handle_exit(struct vcpu *v, struct vm_exit *e)
@@ -295,13 +341,15 @@ void vcpu_loop(struct vcpu *v)
 				continue;
 			}
 			v->sipi_pending = false;
-			vcpu_ops->set_sipi_state(v, (uint8_t)v->sipi_vector);
+			vcpu_ops->set_real_mode_state(v, (uint16_t)(v->sipi_vector << 8), 0);
 			v->state = VCPU_RUNNING;
 			if (__atomic_add_fetch(&v->part->nr_running, 1, __ATOMIC_ACQ_REL) ==
 				    v->part->nr_vcpus &&
 			    v->part->id == 0)
 				vapic_host_passthrough(v->part);
 		}
+		if (v->part->kind != PARTITION_HOST)
+			guest_prepare_entry(v);
 		if (v->stage2_gen_seen != v->part->stage2_gen) {
 			v->stage2_gen_seen = v->part->stage2_gen;
 			vcpu_ops->flush_tlb(v);

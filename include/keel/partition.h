@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Partitions: a set of CPUs and memory running one OS. The host partition
- * (Linux, owning the devices) is partition 0. A partition that faults is
- * stopped with a report; the others and Keel keep running.
+ * (Linux, owning the devices) is partition 0; guest partitions get CPUs and
+ * memory of their own and see only emulated devices (docs/guest-platform.md).
+ * A partition that faults is stopped with a report; the others and Keel keep
+ * running.
  */
 #ifndef KEEL_PARTITION_H
 #define KEEL_PARTITION_H
@@ -11,25 +13,65 @@
 #include <keel/percpu.h>
 
 #define PARTITION_NAME_MAX 32
+#define MAX_PARTITIONS 9 /* the host and up to 8 guests */
+#define PARTITION_RAM_RANGES 2
+#define CONSOLE_RING_SIZE 4096
+
+/*
+ * A guest's physical address space: RAM from 0 (and above 4 GiB for what
+ * does not fit below the device window), the device window at the top of
+ * the low 4 GiB, and nothing else: any other access stops the partition.
+ */
+#define GUEST_LOW_RAM_MAX 0xc0000000ull /* 3 GiB */
+#define GUEST_DEVICE_WINDOW 0xe0000000ull /* [3.5 GiB, 4 GiB): emulated devices, empty bus */
+#define GUEST_LAPIC_BASE 0xfee00000ull
+#define GUEST_IOAPIC_BASE 0xfec00000ull
 
 struct vcpu;
+
+enum partition_kind {
+	PARTITION_HOST,
+	PARTITION_LINUX,
+	PARTITION_RAW,
+};
+
+struct partition_ram {
+	uint64_t gpa, hpa, size;
+};
 
 struct partition {
 	char name[PARTITION_NAME_MAX];
 	uint32_t id; /* 0: the host */
+	enum partition_kind kind;
 	uint32_t nr_vcpus;
 	struct vcpu *vcpus[KEEL_MAX_CPUS];
+	uint64_t cpu_mask; /* Keel CPU numbers (guests) */
+	bool realtime;
+	/* Guest RAM: at most two ranges (below the device window, and above 4 GiB). */
+	uint32_t nr_ram;
+	struct partition_ram ram[PARTITION_RAM_RANGES];
+	uint64_t mem_size;
 	/* Set once, by whichever CPU stops the partition; read by all its vCPUs. */
 	volatile bool stopped;
 	/* The second-stage page tables (arch-specific, opaque here). */
 	void *stage2;
+	/* The emulated platform of a guest (arch-specific, opaque here). */
+	void *platform;
 	/* Bumped when the second-stage tables lose a mapping: vCPUs flush their TLBs. */
 	volatile uint32_t stage2_gen;
 	/* vCPUs that have left the wait-for-SIPI state. */
 	volatile uint32_t nr_running;
+	/* The last CONSOLE_RING_SIZE bytes of its console output (serial and port 0xE9). */
+	char console_ring[CONSOLE_RING_SIZE];
+	uint32_t console_head;
 };
 
 extern struct partition host_partition;
+extern struct partition *partitions[MAX_PARTITIONS];
+extern uint32_t nr_partitions;
+
+/* Pointer to guest-physical [gpa, gpa+len) of a guest's RAM; NULL if not all RAM. */
+void *partition_gpa_to_hva(struct partition *p, uint64_t gpa, uint64_t len);
 
 /*
  * Stop partition p for the reason given (printed with the partition's name);

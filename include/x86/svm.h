@@ -102,6 +102,7 @@ STATIC_ASSERT(__builtin_offsetof(struct vmcb, save.g_pat) == 0x668, "APM B.2");
 #define SVM_INTERCEPT_INTR (1u << 0)
 #define SVM_INTERCEPT_NMI (1u << 1)
 #define SVM_INTERCEPT_INIT (1u << 3)
+#define SVM_INTERCEPT_VINTR (1u << 4)
 #define SVM_INTERCEPT_CPUID (1u << 18)
 #define SVM_INTERCEPT_INVD (1u << 22)
 #define SVM_INTERCEPT_HLT (1u << 24)
@@ -121,6 +122,7 @@ STATIC_ASSERT(__builtin_offsetof(struct vmcb, save.g_pat) == 0x668, "APM B.2");
 #define SVM_EXIT_INTR 0x60
 #define SVM_EXIT_NMI 0x61
 #define SVM_EXIT_INIT 0x63
+#define SVM_EXIT_VINTR 0x64
 #define SVM_EXIT_CPUID 0x72
 #define SVM_EXIT_INVD 0x76
 #define SVM_EXIT_HLT 0x78
@@ -142,6 +144,11 @@ STATIC_ASSERT(__builtin_offsetof(struct vmcb, save.g_pat) == 0x668, "APM B.2");
 #define SVM_EVTINJ_EV (1ull << 11)
 #define SVM_EVTINJ_TYPE_NMI (2ull << 8)
 #define SVM_EVTINJ_TYPE_EXCEPTION (3ull << 8)
+
+/* VMCB vintr field (APM 15.21): V_IRQ bit 8, V_IGN_TPR bit 20, V_INTR_MASKING bit 24. */
+#define SVM_VINTR_IRQ (1ull << 8)
+#define SVM_VINTR_IGN_TPR (1ull << 20)
+#define SVM_VINTR_MASKING (1ull << 24)
 
 #define MSR_VM_HSAVE_PA 0xc0010117
 #define EFER_SVME (1ull << 12)

@@ -10,6 +10,7 @@
 
 #include <keel/types.h>
 #include <keel/partition.h>
+#include <x86/s2pt.h>
 
 /* General-purpose registers in x86 encoding order, so a ModRM register number indexes them. */
 struct guest_regs {
@@ -59,6 +60,7 @@ enum exit_reason {
 	EXIT_EXCEPTION,
 	EXIT_INVD,
 	EXIT_INVALID_STATE, /* VM entry refused the guest state */
+	EXIT_IRQ_WINDOW, /* the guest can take an interrupt now */
 	EXIT_REASON_MAX,
 };
 
@@ -88,6 +90,7 @@ enum exit_action {
 /* What the shared code needs of a vendor backend. */
 struct vcpu_ops {
 	const char *name;
+	enum s2pt_format stage2_format; /* NPT or EPT */
 	/* Turn virtualization on for this physical CPU. 0 or -errno. */
 	int (*cpu_enable)(void);
 	/* Allocate and initialize the vendor state of v. 0 or -errno. */
@@ -97,8 +100,8 @@ struct vcpu_ops {
 	/* 64-bit entry for a Linux kernel (boot protocol state, RSI already in regs). */
 	void (*set_linux64_state)(struct vcpu *v, uint64_t rip, uint64_t cr3, uint64_t gdt_base,
 				  uint16_t gdt_limit);
-	/* Real-mode state at CS:IP = vector<<8 : 0, as after a STARTUP IPI. */
-	void (*set_sipi_state)(struct vcpu *v, uint8_t vector);
+	/* Real-mode state at CS:IP (after a STARTUP IPI: vector<<8 : 0), as after INIT. */
+	void (*set_real_mode_state)(struct vcpu *v, uint16_t cs, uint16_t ip);
 	uint64_t (*get_rip)(struct vcpu *v);
 	void (*set_rip)(struct vcpu *v, uint64_t rip);
 	/* Control registers and EFER as the guest sees them, and its CPL. */
@@ -108,6 +111,16 @@ struct vcpu_ops {
 	uint64_t (*get_efer)(struct vcpu *v);
 	void (*set_efer)(struct vcpu *v, uint64_t efer);
 	unsigned int (*get_cpl)(struct vcpu *v);
+	uint64_t (*get_rflags)(struct vcpu *v);
+	/* The guest's PAT (the nested-paging PAT the vendor keeps for it). */
+	uint64_t (*get_pat)(struct vcpu *v);
+	void (*set_pat)(struct vcpu *v, uint64_t pat);
+	/* Can an external interrupt be injected now (IF set, no shadow, nothing queued)? */
+	bool (*irq_window_open)(struct vcpu *v);
+	/* Queue external interrupt vector for the next entry (irq_window_open() was true). */
+	void (*inject_irq)(struct vcpu *v, uint8_t vector);
+	/* Exit as soon as the guest can take an interrupt (or stop asking). */
+	void (*request_irq_window)(struct vcpu *v, bool on);
 	/* Queue an exception (vector, error code if has_error) for the next entry. */
 	void (*inject_exception)(struct vcpu *v, uint8_t vector, bool has_error, uint32_t error);
 	/* Flush the vCPU's guest TLB entries (nested tables changed) before the next entry. */

@@ -1,0 +1,254 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Guest partitions on x86 (docs/guest-platform.md): their second-stage
+ * tables, vCPUs and entry state, and the exit policies of a partition that
+ * owns no hardware. Every port and MSR exits; RAM is mapped; the device
+ * window [3.5 GiB, 4 GiB) exits to the emulated devices or reads as an
+ * empty bus; any other address is outside the partition and stops it.
+ */
+#include <keel/console.h>
+#include <keel/errno.h>
+#include <keel/mm.h>
+#include <keel/partition.h>
+#include <keel/string.h>
+#include <x86/cpu.h>
+#include <x86/decode.h>
+#include <x86/guest.h>
+#include <x86/io.h>
+#include <x86/s2pt.h>
+
+#define X86_GP 13
+
+static struct s2pt guest_stage2[MAX_PARTITIONS];
+
+static void *stage2_alloc(void *ctx, uint64_t *pa)
+{
+	void *p = page_alloc(1);
+
+	if (p)
+		*pa = virt_to_phys(p);
+	return p;
+}
+
+static void *stage2_virt(void *ctx, uint64_t pa)
+{
+	return phys_to_virt(pa);
+}
+
+int guest_build_stage2(struct partition *p)
+{
+	struct s2pt *pt = &guest_stage2[p->id];
+	uint32_t a, b, c, d;
+	int ret;
+
+	cpuid(0x80000001, &a, &b, &c, &d);
+	pt->format = vcpu_ops->stage2_format;
+	pt->alloc_page = stage2_alloc;
+	pt->phys_to_virt = stage2_virt;
+	pt->allow_1g = d & (1u << 26);
+	ret = s2pt_init(pt);
+	for (uint32_t i = 0; !ret && i < p->nr_ram; i++)
+		ret = s2pt_map(pt, p->ram[i].gpa, p->ram[i].hpa, p->ram[i].size, S2PT_RWX, S2PT_WB);
+	p->stage2 = pt;
+	return ret;
+}
+
+int guest_create_vcpus(struct partition *p, const struct guest_entry *entry)
+{
+	uint32_t n = 0;
+
+	for (uint32_t cpu = 0; cpu < nr_cpus_online && cpu < 64; cpu++) {
+		struct vcpu *v;
+		int ret;
+
+		if (!(p->cpu_mask & (1ull << cpu)))
+			continue;
+		v = page_alloc(ALIGN_UP(sizeof(*v), PAGE_SIZE) / PAGE_SIZE);
+		if (!v)
+			return -ENOMEM;
+		v->part = p;
+		v->id = n;
+		v->apic_id = n; /* the guest's own numbering, as in its MADT */
+		v->cpu = percpu_table[cpu];
+		v->state = n == 0 ? VCPU_RUNNING : VCPU_WAIT_SIPI;
+		ret = vcpu_ops->vcpu_create(v);
+		if (ret)
+			return ret;
+		p->vcpus[n++] = v;
+	}
+	if (!n)
+		return -EINVAL;
+	p->nr_vcpus = n;
+	p->nr_running = 1;
+	if (entry->real_mode) {
+		vcpu_ops->set_real_mode_state(p->vcpus[0], entry->cs, entry->ip);
+	} else {
+		p->vcpus[0]->regs.rsi = entry->rsi;
+		vcpu_ops->set_linux64_state(p->vcpus[0], entry->rip, entry->cr3, entry->gdt,
+					    entry->gdt_limit);
+	}
+	return 0;
+}
+
+/* The first access to each unassigned port or MMIO page is logged; the rest are silent. */
+static bool first_time(struct partition *p, uint64_t key)
+{
+	static uint64_t seen[MAX_PARTITIONS][64];
+	static uint32_t nr_seen[MAX_PARTITIONS];
+
+	for (uint32_t i = 0; i < nr_seen[p->id]; i++)
+		if (seen[p->id][i] == key)
+			return false;
+	if (nr_seen[p->id] < 64)
+		seen[p->id][nr_seen[p->id]++] = key;
+	return true;
+}
+
+enum exit_action guest_handle_io(struct vcpu *v, struct vm_exit *e)
+{
+	struct partition *p = v->part;
+	uint64_t mask = e->io.size == 1 ? 0xff : e->io.size == 2 ? 0xffff : 0xffffffff;
+
+	if (e->io.string) {
+		partition_stop(p, "string I/O on port 0x%x is not emulated", e->io.port);
+		return EXIT_STOP_VCPU;
+	}
+	if (e->io.port == 0xe9 && !e->io.in) {
+		console_partition_putc(p, (char)v->regs.rax);
+	} else {
+		/* An empty bus: reads float high, writes go nowhere. */
+		if (first_time(p, e->io.port))
+			printk("keel: partition %s: %s of unassigned port 0x%x (empty bus; "
+			       "reported once)\n",
+			       p->name, e->io.in ? "read" : "write", e->io.port);
+		if (e->io.in)
+			v->regs.rax = (v->regs.rax & ~mask) | mask;
+	}
+	vcpu_skip(v, e->insn_len);
+	return EXIT_RESUME;
+}
+
+/* MMIO in the device window that no device claims: decode, all ones, or drop the write. */
+static enum exit_action empty_bus_mmio(struct vcpu *v, struct vm_exit *e)
+{
+	uint8_t bytes[15];
+	struct mmio_insn insn;
+	uint64_t rip = vcpu_ops->get_rip(v);
+	bool long_mode = vcpu_ops->get_efer(v) & (1ull << 10);
+	int ret = guest_read_virt(v, rip, bytes, sizeof(bytes));
+
+	if (ret)
+		ret = guest_read_virt(v, rip, bytes, PAGE_SIZE - (rip & 0xfff));
+	if (!ret)
+		ret = x86_decode_mmio(bytes, MIN(sizeof(bytes), PAGE_SIZE - (rip & 0xfff)),
+				      long_mode, &insn);
+	if (ret) {
+		partition_stop(v->part, "cannot decode the MMIO access at rip 0x%llx (gpa 0x%llx)",
+			       (unsigned long long)rip, (unsigned long long)e->npf.gpa);
+		return EXIT_STOP_VCPU;
+	}
+	if (first_time(v->part, e->npf.gpa & ~0xfffull))
+		printk("keel: partition %s: %s of unassigned MMIO at 0x%llx (empty bus; reported "
+		       "once)\n",
+		       v->part->name, insn.op == MMIO_READ ? "read" : "write",
+		       (unsigned long long)e->npf.gpa);
+	if (insn.op == MMIO_READ) {
+		uint64_t *reg = &((uint64_t *)&v->regs)[insn.reg];
+
+		*reg = x86_mmio_merge(&insn, *reg, ~0ull);
+	}
+	vcpu_skip(v, insn.length);
+	return EXIT_RESUME;
+}
+
+enum exit_action guest_handle_npf(struct vcpu *v, struct vm_exit *e)
+{
+	uint64_t gpa = e->npf.gpa;
+
+	if (gpa >= GUEST_DEVICE_WINDOW && gpa < 4 * GiB)
+		return empty_bus_mmio(v, e);
+	partition_stop(v->part, "%s of guest-physical 0x%llx, outside its memory (rip 0x%llx)",
+		       e->npf.fetch ? "instruction fetch" : e->npf.write ? "write" : "read",
+		       (unsigned long long)gpa, (unsigned long long)vcpu_ops->get_rip(v));
+	return EXIT_STOP_VCPU;
+}
+
+/* CPUID as a guest sees it: the real CPU minus what Keel does not virtualize. */
+void guest_cpuid(struct vcpu *v, uint32_t leaf, uint32_t sub, uint32_t *a, uint32_t *b,
+		 uint32_t *c, uint32_t *d)
+{
+	cpuid_count(leaf, sub, a, b, c, d);
+	switch (leaf) {
+	case 1:
+		*b = (*b & 0x00ffffff) | (v->apic_id << 24); /* initial APIC ID */
+		*c |= 1u << 31; /* hypervisor */
+		*c &= ~((1u << 5) | (1u << 3)); /* VMX, MONITOR/MWAIT */
+		*d &= ~((1u << 7) | (1u << 12) | (1u << 14)); /* MCE, MTRR, MCA */
+		break;
+	case 0xb:
+		*d = v->apic_id; /* x2APIC ID */
+		break;
+	case 0x80000001:
+		*c &= ~(1u << 2); /* SVM */
+		break;
+	case 0x8000000a:
+		*a = *b = *c = *d = 0;
+		break;
+	}
+}
+
+int guest_rdmsr(struct vcpu *v, uint32_t msr, uint64_t *value)
+{
+	switch (msr) {
+	case MSR_EFER:
+		*value = vcpu_ops->get_efer(v);
+		return 0;
+	case 0x10: /* TSC: the guest runs on the real TSC, offset 0 */
+		*value = rdtsc();
+		return 0;
+	case 0x277: /* PAT */
+		*value = vcpu_ops->get_pat(v);
+		return 0;
+	default:
+		return -EINVAL;
+	}
+}
+
+int guest_wrmsr(struct vcpu *v, uint32_t msr, uint64_t value)
+{
+	switch (msr) {
+	case MSR_EFER:
+		vcpu_ops->set_efer(v, value);
+		return 0;
+	case 0x277:
+		vcpu_ops->set_pat(v, value);
+		return 0;
+	default:
+		return -EINVAL;
+	}
+}
+
+enum exit_action guest_handle_hlt(struct vcpu *v, struct vm_exit *e)
+{
+	vcpu_skip(v, e->insn_len);
+	if (!(vcpu_ops->get_rflags(v) & (1u << 9))) {
+		/* Nothing can wake it but an NMI or INIT: park it, say so once. */
+		printk("keel: partition %s: vcpu %u halted with interrupts disabled\n",
+		       v->part->name, v->id);
+		while (!v->part->stopped && !v->nmi_pending && v->state == VCPU_RUNNING)
+			cpu_wait_for_interrupt();
+		return EXIT_RESUME;
+	}
+	return EXIT_RESUME;
+}
+
+enum exit_action guest_handle_hypercall(struct vcpu *v, struct vm_exit *e)
+{
+	v->regs.rax = (uint64_t)-1000; /* -KVM_ENOSYS */
+	vcpu_skip(v, e->insn_len);
+	return EXIT_RESUME;
+}
+
+void guest_prepare_entry(struct vcpu *v)
+{
+}

@@ -1,0 +1,40 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Guest partitions on x86: creation (second-stage tables, vCPUs, entry
+ * state) and the exit policies that differ from the host's: every device
+ * is emulated, every port and MSR exits, and anything outside the
+ * partition's RAM and device window stops it.
+ */
+#ifndef X86_GUEST_H
+#define X86_GUEST_H
+
+#include <keel/partition.h>
+#include <x86/vcpu.h>
+
+/* How vCPU 0 of a guest starts. */
+struct guest_entry {
+	bool real_mode; /* raw images: 16-bit real mode at cs:ip */
+	uint16_t cs, ip;
+	/* Linux: 64-bit entry with RSI = boot_params and Keel-built page tables/GDT. */
+	uint64_t rip, rsi, cr3, gdt;
+	uint16_t gdt_limit;
+};
+
+/* Second-stage tables for p's RAM; the device window is left out (its accesses exit). */
+int guest_build_stage2(struct partition *p);
+/* vCPUs of p on the CPUs in p->cpu_mask (APIC IDs 0..n-1); vCPU 0 starts at *entry. */
+int guest_create_vcpus(struct partition *p, const struct guest_entry *entry);
+
+enum exit_action guest_handle_io(struct vcpu *v, struct vm_exit *e);
+enum exit_action guest_handle_npf(struct vcpu *v, struct vm_exit *e);
+void guest_cpuid(struct vcpu *v, uint32_t leaf, uint32_t sub, uint32_t *a, uint32_t *b,
+		 uint32_t *c, uint32_t *d);
+/* 0, or -EINVAL for a #GP. */
+int guest_rdmsr(struct vcpu *v, uint32_t msr, uint64_t *value);
+int guest_wrmsr(struct vcpu *v, uint32_t msr, uint64_t value);
+enum exit_action guest_handle_hlt(struct vcpu *v, struct vm_exit *e);
+enum exit_action guest_handle_hypercall(struct vcpu *v, struct vm_exit *e);
+/* Before each entry: timers, pending interrupts, injection. */
+void guest_prepare_entry(struct vcpu *v);
+
+#endif
