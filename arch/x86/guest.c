@@ -168,21 +168,23 @@ enum exit_action guest_handle_npf(struct vcpu *v, struct vm_exit *e)
 	if (gpa >= GUEST_DEVICE_WINDOW && gpa < 4 * GiB)
 		return empty_bus_mmio(v, e);
 	partition_stop(v->part, "%s of guest-physical 0x%llx, outside its memory (rip 0x%llx)",
-		       e->npf.fetch ? "instruction fetch" : e->npf.write ? "write" : "read",
+		       e->npf.fetch   ? "instruction fetch"
+		       : e->npf.write ? "write"
+				      : "read",
 		       (unsigned long long)gpa, (unsigned long long)vcpu_ops->get_rip(v));
 	return EXIT_STOP_VCPU;
 }
 
 /* CPUID as a guest sees it: the real CPU minus what Keel does not virtualize. */
-void guest_cpuid(struct vcpu *v, uint32_t leaf, uint32_t sub, uint32_t *a, uint32_t *b,
-		 uint32_t *c, uint32_t *d)
+void guest_cpuid(struct vcpu *v, uint32_t leaf, uint32_t sub, uint32_t *a, uint32_t *b, uint32_t *c,
+		 uint32_t *d)
 {
 	cpuid_count(leaf, sub, a, b, c, d);
 	switch (leaf) {
 	case 1:
-		*b = (*b & 0x00ffffff) | (v->apic_id << 24); /* initial APIC ID */
-		*c |= 1u << 31; /* hypervisor */
-		*c &= ~((1u << 5) | (1u << 3)); /* VMX, MONITOR/MWAIT */
+		*b = (*b & 0x00ffffff) | (v->apic_id << 24);  /* initial APIC ID */
+		*c |= 1u << 31;				      /* hypervisor */
+		*c &= ~((1u << 5) | (1u << 3));		      /* VMX, MONITOR/MWAIT */
 		*d &= ~((1u << 7) | (1u << 12) | (1u << 14)); /* MCE, MTRR, MCA */
 		break;
 	case 0xb:

@@ -90,10 +90,9 @@ void lapic_timer_arm(uint64_t deadline_tsc)
 		lapic_write(APIC_TIMER_INIT, 0);
 		return;
 	}
-	ticks = deadline_tsc > now ?
-			(uint64_t)((unsigned __int128)(deadline_tsc - now) * lapic_timer_per_ms /
-				   (tsc_per_us * 1000)) :
-			0;
+	ticks = deadline_tsc > now ? (uint64_t)((unsigned __int128)(deadline_tsc - now) *
+						lapic_timer_per_ms / (tsc_per_us * 1000))
+				   : 0;
 	lapic_write(APIC_TIMER_INIT, (uint32_t)MIN(MAX(ticks, 1), 0xffffffffull));
 }
 

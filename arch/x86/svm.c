@@ -145,9 +145,9 @@ struct guest_maps {
 static struct guest_maps guest_maps[MAX_PARTITIONS];
 
 static const uint32_t guest_msr_passthrough[] = {
-	0x174, 0x175, 0x176, /* SYSENTER_CS/ESP/EIP */
+	0x174,	    0x175,	0x176,			/* SYSENTER_CS/ESP/EIP */
 	0xc0000081, 0xc0000082, 0xc0000083, 0xc0000084, /* STAR, LSTAR, CSTAR, SFMASK */
-	0xc0000100, 0xc0000101, 0xc0000102, /* FS_BASE, GS_BASE, KERNEL_GS_BASE */
+	0xc0000100, 0xc0000101, 0xc0000102,		/* FS_BASE, GS_BASE, KERNEL_GS_BASE */
 };
 
 static int svm_guest_maps(struct partition *p, uint64_t *iopm_out, uint64_t *msrpm_out)
@@ -167,7 +167,7 @@ static int svm_guest_maps(struct partition *p, uint64_t *iopm_out, uint64_t *msr
 			uint32_t base = n < 0x2000 ? 0 : 0x800;
 
 			n = n < 0x2000 ? n : n - 0xc0000000;
-			msr[base + n / 4] &= (uint8_t)~(3u << ((n % 4) * 2));
+			msr[base + n / 4] &= (uint8_t) ~(3u << ((n % 4) * 2));
 		}
 		m->iopm_pa = virt_to_phys(io);
 		m->msrpm_pa = virt_to_phys(msr);

@@ -33,7 +33,7 @@ enum mem_type {
 	MEM_KEEL = 0x100,	 /* the hypervisor's image, heap, stacks, page tables */
 	MEM_BOOT_MODULE = 0x101, /* images handed over by the loader (kernel, initrd, config) */
 	MEM_EFI_RUNTIME = 0x102, /* EFI runtime services code/data: kept for the host */
-	MEM_PARTITION = 0x103, /* RAM of a guest partition: never the host's */
+	MEM_PARTITION = 0x103,	 /* RAM of a guest partition: never the host's */
 };
 
 struct boot_mmap_entry {

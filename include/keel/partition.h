@@ -22,7 +22,7 @@
  * does not fit below the device window), the device window at the top of
  * the low 4 GiB, and nothing else: any other access stops the partition.
  */
-#define GUEST_LOW_RAM_MAX 0xc0000000ull /* 3 GiB */
+#define GUEST_LOW_RAM_MAX 0xc0000000ull	  /* 3 GiB */
 #define GUEST_DEVICE_WINDOW 0xe0000000ull /* [3.5 GiB, 4 GiB): emulated devices, empty bus */
 #define GUEST_LAPIC_BASE 0xfee00000ull
 #define GUEST_IOAPIC_BASE 0xfec00000ull

@@ -27,8 +27,8 @@ int guest_create_vcpus(struct partition *p, const struct guest_entry *entry);
 
 enum exit_action guest_handle_io(struct vcpu *v, struct vm_exit *e);
 enum exit_action guest_handle_npf(struct vcpu *v, struct vm_exit *e);
-void guest_cpuid(struct vcpu *v, uint32_t leaf, uint32_t sub, uint32_t *a, uint32_t *b,
-		 uint32_t *c, uint32_t *d);
+void guest_cpuid(struct vcpu *v, uint32_t leaf, uint32_t sub, uint32_t *a, uint32_t *b, uint32_t *c,
+		 uint32_t *d);
 /* 0, or -EINVAL for a #GP. */
 int guest_rdmsr(struct vcpu *v, uint32_t msr, uint64_t *value);
 int guest_wrmsr(struct vcpu *v, uint32_t msr, uint64_t value);

@@ -60,7 +60,7 @@ enum exit_reason {
 	EXIT_EXCEPTION,
 	EXIT_INVD,
 	EXIT_INVALID_STATE, /* VM entry refused the guest state */
-	EXIT_IRQ_WINDOW, /* the guest can take an interrupt now */
+	EXIT_IRQ_WINDOW,    /* the guest can take an interrupt now */
 	EXIT_REASON_MAX,
 };
 
