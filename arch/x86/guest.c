@@ -53,8 +53,9 @@ int guest_build_stage2(struct partition *p)
 	return ret;
 }
 
-int guest_create_vcpus(struct partition *p, const struct guest_entry *entry)
+int guest_create_vcpus(struct partition *p)
 {
+	const struct partition_entry *entry = &p->entry;
 	uint32_t n = 0;
 
 	for (uint32_t cpu = 0; cpu < nr_cpus_online && cpu < 64; cpu++) {
@@ -249,6 +250,11 @@ enum exit_action guest_handle_hypercall(struct vcpu *v, struct vm_exit *e)
 	v->regs.rax = (uint64_t)-1000; /* -KVM_ENOSYS */
 	vcpu_skip(v, e->insn_len);
 	return EXIT_RESUME;
+}
+
+int guest_platform_init(struct partition *p)
+{
+	return 0;
 }
 
 void guest_prepare_entry(struct vcpu *v)

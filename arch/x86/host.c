@@ -13,6 +13,7 @@
 #include <keel/percpu.h>
 #include <keel/string.h>
 #include <x86/cpu.h>
+#include <x86/guest.h>
 #include <x86/io.h>
 #include <x86/s2pt.h>
 #include <x86/vcpu.h>
@@ -151,49 +152,91 @@ void arch_ap_wait_for_vcpu(void)
 	run_vcpu_here(v);
 }
 
+static uint64_t guest_cpus(void)
+{
+	uint64_t mask = 0;
+
+	for (uint32_t i = 1; i < nr_partitions; i++)
+		mask |= partitions[i]->cpu_mask;
+	return mask;
+}
+
+static int launch_guest(struct partition *p)
+{
+	int ret = guest_build_stage2(p);
+
+	if (!ret)
+		ret = guest_create_vcpus(p);
+	if (!ret)
+		ret = guest_platform_init(p);
+	if (ret) {
+		printk("keel: error: partition %s cannot start (%d); the others go on\n", p->name,
+		       ret);
+		p->stopped = true;
+		return ret;
+	}
+	printk("keel: partition %s: %u vcpus on cpus 0x%llx, %llu MiB at 0x%llx, starting\n",
+	       p->name, p->nr_vcpus, (unsigned long long)p->cpu_mask,
+	       (unsigned long long)p->mem_size / MiB, (unsigned long long)p->ram[0].hpa);
+	for (uint32_t i = 0; i < p->nr_vcpus; i++)
+		__atomic_store_n(&p->vcpus[i]->cpu->vcpu, p->vcpus[i], __ATOMIC_RELEASE);
+	return 0;
+}
+
 int arch_host_launch(struct partition *p, uint64_t entry, uint64_t boot_params, uint64_t cr3,
 		     uint64_t gdt, uint16_t gdt_limit)
 {
-	unsigned int n = nr_cpus_online ? nr_cpus_online : 1;
+	uint64_t taken = guest_cpus();
+	unsigned int n = 0;
 	int ret;
 
 	choose_backend();
 	if (!vcpu_ops) {
-		printk("keel: error: this CPU has no SVM with nested paging; the VMX backend is "
-		       "not "
+		printk("keel: error: this CPU has no SVM with nested paging; the VMX backend is not "
 		       "there yet\n");
 		return -ENODEV;
 	}
-	ret = build_host_stage2(p, n > 1);
+	/* With guests on the machine, the host's IPIs must not reach their CPUs. */
+	vapic_host_isolated = nr_partitions > 1;
+	for (unsigned int cpu = 0; cpu < MAX(nr_cpus_online, 1u); cpu++)
+		if (cpu >= 64 || !(taken & (1ull << cpu)))
+			n++;
+	ret = build_host_stage2(p, n > 1 || vapic_host_isolated);
 	if (ret)
 		return ret;
-	for (unsigned int i = 0; i < n; i++) {
-		struct vcpu *v = page_alloc(ALIGN_UP(sizeof(*v), PAGE_SIZE) / PAGE_SIZE);
+	for (unsigned int cpu = 0, i = 0; cpu < MAX(nr_cpus_online, 1u); cpu++) {
+		struct vcpu *v;
 
+		if (cpu < 64 && (taken & (1ull << cpu)))
+			continue;
+		v = page_alloc(ALIGN_UP(sizeof(*v), PAGE_SIZE) / PAGE_SIZE);
 		if (!v)
 			return -ENOMEM;
 		v->part = p;
 		v->id = i;
-		v->cpu = percpu_table[i];
-		v->apic_id = percpu_table[i]->apic_id;
+		v->cpu = percpu_table[cpu];
+		v->apic_id = percpu_table[cpu]->apic_id;
 		v->host_dfr = 0xffffffff; /* the DFR's reset value: flat model */
 		v->state = i == 0 ? VCPU_RUNNING : VCPU_WAIT_SIPI;
 		ret = vcpu_ops->vcpu_create(v);
 		if (ret)
 			return ret;
-		p->vcpus[i] = v;
+		p->vcpus[i++] = v;
 	}
 	p->nr_vcpus = n;
 	p->nr_running = 1;
 	p->vcpus[0]->regs.rsi = boot_params;
 	vcpu_ops->set_linux64_state(p->vcpus[0], entry, cr3, gdt, gdt_limit);
+
+	for (uint32_t i = 1; i < nr_partitions; i++)
+		launch_guest(partitions[i]);
+
 	printk("keel: host: %u vcpus on %s with nested paging, entering Linux\n", n,
 	       vcpu_ops->name);
-
 	if (n == 1)
 		vapic_host_passthrough(p); /* nothing to start: no IPI needs Keel */
 	for (unsigned int i = 1; i < n; i++)
-		__atomic_store_n(&percpu_table[i]->vcpu, p->vcpus[i], __ATOMIC_RELEASE);
+		__atomic_store_n(&p->vcpus[i]->cpu->vcpu, p->vcpus[i], __ATOMIC_RELEASE);
 	this_cpu()->vcpu = p->vcpus[0];
 	run_vcpu_here(p->vcpus[0]);
 }

@@ -39,6 +39,15 @@ struct partition_ram {
 	uint64_t gpa, hpa, size;
 };
 
+/* How a guest's first vCPU starts (set by hv/guests.c, applied by the arch). */
+struct partition_entry {
+	bool real_mode; /* raw images: 16-bit real mode at cs:ip */
+	uint16_t cs, ip;
+	/* Linux: the boot protocol's 64-bit entry, RSI = boot_params, Keel's page tables/GDT. */
+	uint64_t rip, rsi, cr3, gdt;
+	uint16_t gdt_limit;
+};
+
 struct partition {
 	char name[PARTITION_NAME_MAX];
 	uint32_t id; /* 0: the host */
@@ -51,6 +60,8 @@ struct partition {
 	uint32_t nr_ram;
 	struct partition_ram ram[PARTITION_RAM_RANGES];
 	uint64_t mem_size;
+	struct partition_entry entry;
+	int config_line; /* its [partition] line in keel.cfg */
 	/* Set once, by whichever CPU stops the partition; read by all its vCPUs. */
 	volatile bool stopped;
 	/* The second-stage page tables (arch-specific, opaque here). */

@@ -11,19 +11,13 @@
 #include <keel/partition.h>
 #include <x86/vcpu.h>
 
-/* How vCPU 0 of a guest starts. */
-struct guest_entry {
-	bool real_mode; /* raw images: 16-bit real mode at cs:ip */
-	uint16_t cs, ip;
-	/* Linux: 64-bit entry with RSI = boot_params and Keel-built page tables/GDT. */
-	uint64_t rip, rsi, cr3, gdt;
-	uint16_t gdt_limit;
-};
-
 /* Second-stage tables for p's RAM; the device window is left out (its accesses exit). */
 int guest_build_stage2(struct partition *p);
-/* vCPUs of p on the CPUs in p->cpu_mask (APIC IDs 0..n-1); vCPU 0 starts at *entry. */
-int guest_create_vcpus(struct partition *p, const struct guest_entry *entry);
+/* vCPUs of p on the CPUs in p->cpu_mask (APIC IDs 0..n-1); vCPU 0 starts at p->entry. */
+int guest_create_vcpus(struct partition *p);
+
+/* The emulated devices of p (local APICs, IOAPIC, UART, CMOS, ...). */
+int guest_platform_init(struct partition *p);
 
 enum exit_action guest_handle_io(struct vcpu *v, struct vm_exit *e);
 enum exit_action guest_handle_npf(struct vcpu *v, struct vm_exit *e);
