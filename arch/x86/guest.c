@@ -16,8 +16,29 @@
 #include <x86/guest.h>
 #include <x86/io.h>
 #include <x86/s2pt.h>
+#include <x86/vioapic.h>
+#include <x86/vlapic.h>
+#include <keel/spinlock.h>
 
 #define X86_GP 13
+#define X86_NMI 2
+#define RFLAGS_IF (1u << 9)
+
+/*
+ * A guest's emulated platform. One lock serializes every device model of
+ * the partition: an EOI can run local APIC -> IOAPIC -> local APIC in one
+ * chain, and IPIs cross vCPUs, so per-device locks would deadlock.
+ */
+struct guest_platform {
+	struct spinlock lock;
+	struct vioapic ioapic;
+	struct vlapic lapics[];
+};
+
+static struct guest_platform *platform_of(struct partition *p)
+{
+	return p->platform;
+}
 
 static struct s2pt guest_stage2[MAX_PARTITIONS];
 
@@ -162,10 +183,16 @@ static enum exit_action empty_bus_mmio(struct vcpu *v, struct vm_exit *e)
 	return EXIT_RESUME;
 }
 
+static enum exit_action device_mmio(struct vcpu *v, struct vm_exit *e, bool lapic);
+
 enum exit_action guest_handle_npf(struct vcpu *v, struct vm_exit *e)
 {
 	uint64_t gpa = e->npf.gpa;
 
+	if ((gpa & ~0xfffull) == GUEST_LAPIC_BASE && vlapic_mode(v->lapic) == VLAPIC_MODE_XAPIC)
+		return device_mmio(v, e, true);
+	if ((gpa & ~0xfffull) == GUEST_IOAPIC_BASE)
+		return device_mmio(v, e, false);
 	if (gpa >= GUEST_DEVICE_WINDOW && gpa < 4 * GiB)
 		return empty_bus_mmio(v, e);
 	partition_stop(v->part, "%s of guest-physical 0x%llx, outside its memory (rip 0x%llx)",
@@ -202,6 +229,15 @@ void guest_cpuid(struct vcpu *v, uint32_t leaf, uint32_t sub, uint32_t *a, uint3
 
 int guest_rdmsr(struct vcpu *v, uint32_t msr, uint64_t *value)
 {
+	if (msr == 0x1b || msr == 0x6e0 || (msr >= 0x800 && msr <= 0x8ff)) {
+		struct guest_platform *gp = platform_of(v->part);
+		int ret;
+
+		spin_lock(&gp->lock);
+		ret = vlapic_msr_read(v->lapic, msr, value);
+		spin_unlock(&gp->lock);
+		return ret ? -EINVAL : 0;
+	}
 	switch (msr) {
 	case MSR_EFER:
 		*value = vcpu_ops->get_efer(v);
@@ -219,6 +255,15 @@ int guest_rdmsr(struct vcpu *v, uint32_t msr, uint64_t *value)
 
 int guest_wrmsr(struct vcpu *v, uint32_t msr, uint64_t value)
 {
+	if (msr == 0x1b || msr == 0x6e0 || (msr >= 0x800 && msr <= 0x8ff)) {
+		struct guest_platform *gp = platform_of(v->part);
+		int ret;
+
+		spin_lock(&gp->lock);
+		ret = vlapic_msr_write(v->lapic, msr, value);
+		spin_unlock(&gp->lock);
+		return ret ? -EINVAL : 0;
+	}
 	switch (msr) {
 	case MSR_EFER:
 		vcpu_ops->set_efer(v, value);
@@ -238,9 +283,27 @@ enum exit_action guest_handle_hlt(struct vcpu *v, struct vm_exit *e)
 		/* Nothing can wake it but an NMI or INIT: park it, say so once. */
 		printk("keel: partition %s: vcpu %u halted with interrupts disabled\n",
 		       v->part->name, v->id);
-		while (!v->part->stopped && !v->nmi_pending && v->state == VCPU_RUNNING)
+		while (!v->part->stopped && !v->nmi_pending && !v->init_pending)
 			cpu_wait_for_interrupt();
 		return EXIT_RESUME;
+	}
+	/* Wait for the next interrupt this vCPU can take, its timer, or a kick. */
+	for (;;) {
+		struct guest_platform *gp = platform_of(v->part);
+		uint64_t deadline;
+		int vec;
+
+		if (v->part->stopped || v->nmi_pending || v->init_pending)
+			break;
+		spin_lock(&gp->lock);
+		vlapic_timer_check(v->lapic);
+		vec = vlapic_highest_deliverable(v->lapic);
+		deadline = vlapic_timer_deadline_tsc(v->lapic);
+		spin_unlock(&gp->lock);
+		if (vec >= 0)
+			break;
+		lapic_timer_arm(deadline);
+		cpu_wait_for_interrupt();
 	}
 	return EXIT_RESUME;
 }
@@ -252,11 +315,202 @@ enum exit_action guest_handle_hypercall(struct vcpu *v, struct vm_exit *e)
 	return EXIT_RESUME;
 }
 
+static uint64_t guest_now_tsc(void *ctx)
+{
+	return rdtsc(); /* guests run on the real TSC, offset 0 */
+}
+
+/* Make t's CPU look at t: an exit if it runs the guest, a wake-up if it waits. */
+static void kick(struct vcpu *t)
+{
+	if (t->cpu != this_cpu())
+		lapic_send_ipi(t->cpu->apic_id, KEEL_VECTOR_KICK);
+}
+
+static void deliver_to(struct vcpu *t, uint8_t mode, uint8_t vector, bool level)
+{
+	switch (mode) {
+	case VLAPIC_DM_FIXED:
+	case VLAPIC_DM_LOWEST:
+		if (vlapic_accept(t->lapic, vector, level))
+			kick(t);
+		break;
+	case VLAPIC_DM_NMI:
+		t->nmi_pending = true;
+		kick(t);
+		break;
+	case VLAPIC_DM_INIT:
+		t->init_pending = true;
+		kick(t);
+		break;
+	case VLAPIC_DM_STARTUP:
+		if (t->state == VCPU_WAIT_SIPI && !t->init_pending) {
+			t->sipi_vector = vector;
+			__atomic_store_n(&t->sipi_pending, true, __ATOMIC_RELEASE);
+		}
+		break;
+	default:
+		break; /* SMI, ExtINT: not part of Keel's guest platform */
+	}
+}
+
+/* Called by a vlapic (with the partition's lock held): route an IPI within the partition. */
+static void route_ipi(void *ctx, const struct vlapic_ipi *ipi)
+{
+	struct vcpu *sender = ctx;
+	struct partition *p = sender->part;
+
+	for (uint32_t i = 0; i < p->nr_vcpus; i++) {
+		struct vcpu *t = p->vcpus[i];
+
+		if (!vlapic_ipi_match(t->lapic, sender->lapic, ipi))
+			continue;
+		deliver_to(t, ipi->delivery_mode, ipi->vector, ipi->trigger_level);
+		if (ipi->delivery_mode == VLAPIC_DM_LOWEST)
+			break; /* lowest priority: one target is enough */
+	}
+}
+
+static void route_eoi(void *ctx, uint8_t vector)
+{
+	struct vcpu *v = ctx;
+
+	vioapic_eoi(&platform_of(v->part)->ioapic, vector);
+}
+
+/* Called by the IOAPIC (lock held): deliver an interrupt message to the partition's APICs. */
+static bool route_irq(void *ctx, uint32_t dest, bool logical, uint8_t vector, uint8_t mode,
+		      bool level)
+{
+	struct partition *p = ctx;
+	bool any = false;
+
+	for (uint32_t i = 0; i < p->nr_vcpus; i++) {
+		struct vcpu *t = p->vcpus[i];
+
+		if (!vlapic_matches(t->lapic, dest, logical, false))
+			continue;
+		deliver_to(t, mode, vector, level);
+		any = true;
+		if (mode == VLAPIC_DM_LOWEST)
+			break;
+	}
+	return any;
+}
+
 int guest_platform_init(struct partition *p)
 {
+	struct guest_platform *gp;
+	size_t bytes = sizeof(*gp) + p->nr_vcpus * sizeof(struct vlapic);
+	struct vioapic_env ioenv = { .ctx = p, .deliver = route_irq };
+
+	gp = page_alloc(ALIGN_UP(bytes, PAGE_SIZE) / PAGE_SIZE);
+	if (!gp)
+		return -ENOMEM;
+	p->platform = gp;
+	vioapic_init(&gp->ioapic, &ioenv, (uint8_t)p->nr_vcpus);
+	for (uint32_t i = 0; i < p->nr_vcpus; i++) {
+		struct vcpu *v = p->vcpus[i];
+		struct vlapic_env env = {
+			.ctx = v,
+			.now_tsc = guest_now_tsc,
+			.tsc_khz = tsc_khz,
+			.send_ipi = route_ipi,
+			.eoi_level = route_eoi,
+		};
+
+		v->lapic = &gp->lapics[i];
+		vlapic_init(v->lapic, &env, v->apic_id, i == 0);
+	}
 	return 0;
 }
 
+/* Apply an INIT another vCPU sent: back to the state after reset, waiting for STARTUP. */
+static void apply_init(struct vcpu *v)
+{
+	struct guest_platform *gp = platform_of(v->part);
+
+	spin_lock(&gp->lock);
+	v->init_pending = false;
+	vlapic_reset(v->lapic);
+	spin_unlock(&gp->lock);
+	if (v->state == VCPU_RUNNING)
+		__atomic_fetch_sub(&v->part->nr_running, 1, __ATOMIC_RELAXED);
+	v->state = VCPU_WAIT_SIPI;
+}
+
+/*
+ * Before each entry: fire due timers, inject the highest deliverable
+ * interrupt if the guest can take it (else ask for an exit when it can),
+ * and arm this CPU's timer for the next virtual deadline.
+ */
 void guest_prepare_entry(struct vcpu *v)
 {
+	struct guest_platform *gp = platform_of(v->part);
+	uint64_t deadline;
+	int vec;
+
+	if (v->init_pending)
+		apply_init(v);
+	spin_lock(&gp->lock);
+	vlapic_timer_check(v->lapic);
+	vec = vlapic_highest_deliverable(v->lapic);
+	if (vec >= 0) {
+		if (vcpu_ops->irq_window_open(v)) {
+			vlapic_ack(v->lapic, (uint8_t)vec);
+			vcpu_ops->inject_irq(v, (uint8_t)vec);
+		} else {
+			vcpu_ops->request_irq_window(v, true);
+		}
+	}
+	deadline = vlapic_timer_deadline_tsc(v->lapic);
+	spin_unlock(&gp->lock);
+	lapic_timer_arm(deadline);
+}
+
+/* Guest-physical accesses to the local APIC and IOAPIC pages. */
+static enum exit_action device_mmio(struct vcpu *v, struct vm_exit *e, bool lapic)
+{
+	struct guest_platform *gp = platform_of(v->part);
+	uint8_t bytes[15];
+	struct mmio_insn insn;
+	uint64_t rip = vcpu_ops->get_rip(v);
+	bool long_mode = vcpu_ops->get_efer(v) & (1ull << 10);
+	size_t n = MIN(sizeof(bytes), PAGE_SIZE - (rip & 0xfff));
+	uint32_t off = e->npf.gpa & 0xfff;
+	int ret = guest_read_virt(v, rip, bytes, n);
+
+	if (!ret)
+		ret = x86_decode_mmio(bytes, n, long_mode, &insn);
+	if (ret == -EAGAIN && !guest_read_virt(v, rip, bytes, sizeof(bytes)))
+		ret = x86_decode_mmio(bytes, sizeof(bytes), long_mode, &insn);
+	if (ret) {
+		partition_stop(v->part, "cannot decode the %s access at rip 0x%llx",
+			       lapic ? "local APIC" : "IOAPIC", (unsigned long long)rip);
+		return EXIT_STOP_VCPU;
+	}
+	spin_lock(&gp->lock);
+	if (insn.op == MMIO_READ) {
+		uint32_t val = 0;
+		uint64_t *reg = &((uint64_t *)&v->regs)[insn.reg];
+
+		if (lapic)
+			vlapic_mmio_read(v->lapic, off, MIN(insn.size, 4), &val);
+		else
+			vioapic_mmio_read(&gp->ioapic, off, MIN(insn.size, 4), &val);
+		*reg = x86_mmio_merge(&insn, *reg, val);
+	} else {
+		uint32_t val =
+			(uint32_t)(insn.op == MMIO_WRITE_IMM ? insn.imm
+							     : ((uint64_t *)&v->regs)[insn.reg] >>
+								       (insn.high_byte ? 8 : 0));
+
+		if (lapic)
+			vlapic_mmio_write(v->lapic, off, MIN(insn.size, 4), val);
+		else
+			vioapic_mmio_write(&gp->ioapic, off, MIN(insn.size, 4), val);
+	}
+	spin_unlock(&gp->lock);
+	vcpu_skip(v, insn.length);
+	return EXIT_RESUME;
 }

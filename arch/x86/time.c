@@ -11,6 +11,7 @@
 #define CALIBRATE_MS 10
 
 uint64_t tsc_per_us = 1000; /* until calibrated: assume 1 GHz */
+uint64_t tsc_khz = 1000000;
 
 void tsc_calibrate(void)
 {
@@ -29,8 +30,10 @@ void tsc_calibrate(void)
 		spins++;
 	end = rdtsc();
 	outb(0x61, gate);
-	if (end > start && spins < 100000000ul)
+	if (end > start && spins < 100000000ul) {
 		tsc_per_us = (end - start) / (CALIBRATE_MS * 1000);
+		tsc_khz = (end - start) / CALIBRATE_MS;
+	}
 	if (!tsc_per_us)
 		tsc_per_us = 1;
 }

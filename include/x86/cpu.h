@@ -49,6 +49,8 @@ uint64_t arch_keel_cr3(void);
 
 /* TSC ticks per microsecond, calibrated against the PIT at boot. */
 extern uint64_t tsc_per_us;
+/* TSC frequency in kHz, from the same calibration. */
+extern uint64_t tsc_khz;
 void tsc_calibrate(void);
 void udelay(uint64_t us);
 

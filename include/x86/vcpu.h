@@ -24,6 +24,8 @@ enum vcpu_state {
 	VCPU_STOPPED,
 };
 
+struct vlapic;
+
 struct vcpu {
 	/* Offset 0: the vendor's entry assembly loads and saves these. */
 	struct guest_regs regs;
@@ -37,6 +39,9 @@ struct vcpu {
 	bool nmi_pending; /* a physical NMI arrived while Keel ran: inject it */
 	uint64_t exits;
 	uint32_t stage2_gen_seen;
+	/* Guests: the emulated local APIC, and an INIT to apply at the next exit. */
+	struct vlapic *lapic;
+	volatile bool init_pending;
 	/* Host vCPUs: the logical destination registers it wrote (arch/x86/vapic.c). */
 	uint32_t host_ldr, host_dfr;
 	void *vendor; /* the VMCB or VMCS page */
