@@ -89,3 +89,11 @@ int guest_load_raw(struct partition *p, const struct boot_module *image, uint64_
 	}
 	return 0;
 }
+
+int guest_load_linux(struct partition *p, const struct boot_module *kernel,
+		     const struct boot_module *initrd, const char *cmdline, char *err,
+		     size_t errlen)
+{
+	snprintf(err, errlen, "Linux guest partitions are not implemented yet");
+	return -EOPNOTSUPP;
+}

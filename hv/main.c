@@ -13,6 +13,7 @@
 #include <keel/config.h>
 #include <keel/console.h>
 #include <keel/efi.h>
+#include <keel/guests.h>
 #include <keel/host.h>
 #include <keel/mm.h>
 #include <keel/multiboot2.h>
@@ -200,6 +201,74 @@ static unsigned int discover_cpus(void)
 	return acpi.nr_cpus;
 }
 
+static const struct boot_module *partition_module(const struct config_partition *cp,
+						  const struct config_file *f, const char *what)
+{
+	const struct boot_module *mod = boot_find_module(&bootinfo, f->path);
+
+	if (!mod || !mod->size) {
+		printk("keel: error: keel.cfg:%d: partition %s: %s '%s' was not loaded%s; the "
+		       "partition is skipped\n",
+		       f->line, cp->name, what, f->path, mod ? " (empty file)" : "");
+		return NULL;
+	}
+	return mod;
+}
+
+/*
+ * Guest partitions: check the config against this machine (a mismatch is
+ * a config error: Keel stops), take their CPUs and memory away from the
+ * host, load their images. A partition whose image is missing or bad is
+ * reported and skipped; the host and the other partitions still start.
+ */
+static void setup_guests(unsigned int online)
+{
+	uint64_t masks[CONFIG_MAX_PARTITIONS];
+	struct config_error cerr;
+	char msg[CONFIG_ERROR_MAX + 64], err[192];
+
+	if (!config.nr_partitions)
+		return;
+	if (config_check_machine(&config, online, memmap_total(&keel_memmap, MEM_USABLE), &cerr) ||
+	    config_assign_cpus(&config, online, masks, &cerr)) {
+		config_format_error(msg, sizeof(msg), "keel.cfg", &cerr);
+		keel_fatal("%s", msg);
+	}
+	for (uint32_t i = 0; i < config.nr_partitions; i++) {
+		const struct config_partition *cp = &config.partitions[i];
+		const struct boot_module *image, *initrd = NULL;
+		struct partition *p;
+		bool raw = cp->kind == CONFIG_PARTITION_RAW;
+		int ret;
+
+		image = raw ? partition_module(cp, &cp->image, "image")
+			    : partition_module(cp, &cp->kernel, "kernel");
+		if (!raw && cp->initrd.path[0])
+			initrd = partition_module(cp, &cp->initrd, "initrd");
+		if (!image || (!raw && cp->initrd.path[0] && !initrd))
+			continue;
+		ret = guest_partition_create(cp->name, cp->line,
+					     raw ? PARTITION_RAW : PARTITION_LINUX, masks[i],
+					     cp->memory, cp->realtime, &p, err, sizeof(err));
+		if (!ret)
+			ret = raw ? guest_load_raw(p, image, cp->load_address, err, sizeof(err))
+				  : guest_load_linux(p, image, initrd, cp->cmdline, err,
+						     sizeof(err));
+		if (ret) {
+			printk("keel: error: keel.cfg:%d: partition %s: %s; the partition is "
+			       "skipped\n",
+			       cp->line, cp->name, err);
+			if (nr_partitions && partitions[nr_partitions - 1]->config_line == cp->line)
+				partitions[nr_partitions - 1]->stopped = true;
+			continue;
+		}
+		printk("keel: partition %s: %s, %u cpus (mask 0x%llx), %llu MiB%s\n", cp->name,
+		       raw ? "raw image" : "Linux", cp->nr_cpus ? cp->nr_cpus : 0,
+		       (unsigned long long)masks[i], (unsigned long long)cp->memory / MiB,
+		       cp->realtime ? ", realtime" : "");
+	}
+}
+
 void keel_main(uint64_t magic, uint64_t info, uint64_t phys_base)
 {
 	uint64_t ram, image_size = keel_image_size();
@@ -255,6 +324,7 @@ void keel_main(uint64_t magic, uint64_t info, uint64_t phys_base)
 		printk("keel: self-test: raising an invalid-opcode exception in Keel\n");
 		__builtin_trap();
 	}
+	setup_guests(online);
 	printk("keel: boot complete\n");
 	host_boot(&config, &bootinfo, acpi_rsdp);
 }

@@ -192,7 +192,8 @@ int arch_host_launch(struct partition *p, uint64_t entry, uint64_t boot_params, 
 
 	choose_backend();
 	if (!vcpu_ops) {
-		printk("keel: error: this CPU has no SVM with nested paging; the VMX backend is not "
+		printk("keel: error: this CPU has no SVM with nested paging; the VMX backend is "
+		       "not "
 		       "there yet\n");
 		return -ENODEV;
 	}
@@ -229,7 +230,8 @@ int arch_host_launch(struct partition *p, uint64_t entry, uint64_t boot_params, 
 	vcpu_ops->set_linux64_state(p->vcpus[0], entry, cr3, gdt, gdt_limit);
 
 	for (uint32_t i = 1; i < nr_partitions; i++)
-		launch_guest(partitions[i]);
+		if (!partitions[i]->stopped)
+			launch_guest(partitions[i]);
 
 	printk("keel: host: %u vcpus on %s with nested paging, entering Linux\n", n,
 	       vcpu_ops->name);

@@ -90,9 +90,16 @@ void lapic_timer_arm(uint64_t deadline_tsc)
 		lapic_write(APIC_TIMER_INIT, 0);
 		return;
 	}
-	ticks = deadline_tsc > now ? (uint64_t)((unsigned __int128)(deadline_tsc - now) *
-						lapic_timer_per_ms / (tsc_per_us * 1000))
-				   : 0;
+	/*
+	 * 64-bit arithmetic (the core has no 128-bit division): the wait is
+	 * clamped to 2^32 TSC ticks (about a second), which keeps it times the
+	 * per-millisecond rate far from overflow; a longer wait wakes early and
+	 * is armed again.
+	 */
+	ticks = 0;
+	if (deadline_tsc > now)
+		ticks = MIN(deadline_tsc - now, 1ull << 32) * lapic_timer_per_ms /
+			(tsc_per_us * 1000);
 	lapic_write(APIC_TIMER_INIT, (uint32_t)MIN(MAX(ticks, 1), 0xffffffffull));
 }
 
