@@ -11,6 +11,11 @@
  * The whole file is parsed in one pass and the first error wins: a person
  * fixes one line, runs keel-cfgcheck again, and is never shown errors that
  * were caused by an earlier one.
+ *
+ * Partitions are checked as far as the text alone allows. What depends on
+ * the machine (does CPU 5 exist, is there RAM for all) is checked by
+ * config_check_machine() once the core has counted its CPUs and memory, and
+ * by keel-cfgcheck --cpus N --memory SIZE for a machine described to it.
  */
 #include <keel/config.h>
 #include <keel/errno.h>
@@ -22,8 +27,42 @@
 /* Longest piece of the user's text quoted back in a message, before "...". */
 #define SNIP_MAX 40
 
-enum section { SECT_NONE, SECT_KEEL, SECT_HOST, SECT_COUNT };
-enum key { KEY_CONSOLE, KEY_BAUD, KEY_KERNEL, KEY_INITRD, KEY_CMDLINE, KEY_COUNT };
+/* What the "expected ..." part of a message says a section header can be. */
+#define SECTIONS "[keel], [host] or [partition NAME]"
+
+/* The most a cpus value may hold: "1, 2, 3, ..., 63" with room to spare. */
+#define CPUS_TEXT_MAX 256
+
+enum section { SECT_NONE, SECT_KEEL, SECT_HOST, SECT_PARTITION, SECT_COUNT };
+
+/* The keys of a [partition] section are their own: each partition starts afresh. */
+enum key {
+	KEY_CONSOLE,
+	KEY_BAUD,
+	KEY_KERNEL,
+	KEY_INITRD,
+	KEY_CMDLINE,
+	KEY_P_CPUS,
+	KEY_P_MEMORY,
+	KEY_P_KIND,
+	KEY_P_KERNEL,
+	KEY_P_INITRD,
+	KEY_P_CMDLINE,
+	KEY_P_IMAGE,
+	KEY_P_LOAD_ADDRESS,
+	KEY_P_CONSOLE,
+	KEY_P_REALTIME,
+	KEY_COUNT
+};
+#define KEY_P_FIRST KEY_P_CPUS
+
+/* Which partition kinds a partition key is valid for. */
+#define KIND_LINUX (1u << CONFIG_PARTITION_LINUX)
+#define KIND_RAW (1u << CONFIG_PARTITION_RAW)
+#define KIND_ANY (KIND_LINUX | KIND_RAW)
+
+/* What size_parse() found wrong. */
+enum size_error { SIZE_OK, SIZE_BAD, SIZE_NO_UNIT, SIZE_BAD_UNIT, SIZE_FRACTION, SIZE_OVERFLOW };
 
 /* A piece of the input; the input need not be NUL-terminated. */
 struct span {
@@ -52,22 +91,57 @@ struct parser {
  * needs no load-time relocations however the loader is linked.
  */
 struct key_def {
-	char name[8];
+	char name[13];
 	enum section section;
 	enum key key;
+	uint8_t kinds; /* partition keys: KIND_* */
 };
 
-static const char section_names[SECT_COUNT][5] = {
+static const char section_names[SECT_COUNT][10] = {
 	[SECT_NONE] = "",
 	[SECT_KEEL] = "keel",
 	[SECT_HOST] = "host",
+	[SECT_PARTITION] = "partition",
+};
+
+/* How a hint that a key "belongs in" a section writes the section. */
+static const char section_headers[SECT_COUNT][17] = {
+	[SECT_NONE] = "",
+	[SECT_KEEL] = "[keel]",
+	[SECT_HOST] = "[host]",
+	[SECT_PARTITION] = "[partition NAME]",
 };
 
 /* The "expected ..." part of an unknown-key message. */
-static const char section_keys[SECT_COUNT][26] = {
+static const char section_keys[SECT_COUNT][96] = {
 	[SECT_NONE] = "",
 	[SECT_KEEL] = "console or baud",
 	[SECT_HOST] = "kernel, initrd or cmdline",
+	[SECT_PARTITION] = "cpus, memory, kind, kernel, initrd, cmdline, image, load_address, "
+			   "console or realtime",
+};
+
+/* Keywords, indexed by the enums of <keel/config.h>. */
+static const char kind_names[][8] = {
+	[CONFIG_PARTITION_LINUX] = "linux",
+	[CONFIG_PARTITION_RAW] = "raw",
+};
+
+static const char console_kind_names[][8] = {
+	[CONFIG_CONSOLE_SERIAL] = "serial",
+	[CONFIG_CONSOLE_DEBUG] = "debug",
+	[CONFIG_CONSOLE_NONE] = "none",
+};
+
+/* Even entries mean no, odd ones yes. */
+static const char bool_names[][8] = { "no", "yes", "false", "true", "0", "1" };
+
+static const struct {
+	char name[4];
+	uint8_t shift;
+} size_units[] = {
+	{ "K", 10 },   { "M", 20 },   { "G", 30 },   { "T", 40 },
+	{ "KiB", 10 }, { "MiB", 20 }, { "GiB", 30 }, { "TiB", 40 },
 };
 
 static const struct {
@@ -80,6 +154,7 @@ static const struct {
 static const uint32_t bauds[] = { 9600, 19200, 38400, 57600, 115200 };
 
 static int fail(struct parser *ps, const char *fmt, ...) __printf(2, 3);
+static int fail_at(struct config_error *err, int line, const char *fmt, ...) __printf(3, 4);
 
 static int fail(struct parser *ps, const char *fmt, ...)
 {
@@ -89,6 +164,18 @@ static int fail(struct parser *ps, const char *fmt, ...)
 	vsnprintf(ps->err->msg, sizeof(ps->err->msg), fmt, ap);
 	va_end(ap);
 	ps->err->line = ps->line;
+	return -EINVAL;
+}
+
+/* An error found after parsing, about the given line. */
+static int fail_at(struct config_error *err, int line, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+	va_end(ap);
+	err->line = line;
 	return -EINVAL;
 }
 
@@ -111,6 +198,37 @@ static bool is_key_char(char c)
 static bool is_control(unsigned char c)
 {
 	return c < 0x20 || c == 0x7f;
+}
+
+static bool is_digit(char c)
+{
+	return c >= '0' && c <= '9';
+}
+
+static bool is_name_char(char c)
+{
+	return (c >= 'a' && c <= 'z') || is_digit(c) || c == '_' || c == '-';
+}
+
+static uint32_t cpu_count(uint64_t mask)
+{
+	uint32_t n = 0;
+
+	for (; mask; mask &= mask - 1)
+		n++;
+	return n;
+}
+
+/* Index of the lowest set bit of a nonzero mask. */
+static int lowest_cpu(uint64_t mask)
+{
+	int cpu = 0;
+
+	while (!(mask & 1)) {
+		mask >>= 1;
+		cpu++;
+	}
+	return cpu;
 }
 
 static struct span span_of(struct span line, size_t start, size_t end)
@@ -164,6 +282,41 @@ static const char *snip(char (*buf)[SNIP_MAX + 4], struct span s)
 		n += 3;
 	}
 	(*buf)[n] = '\0';
+	return *buf;
+}
+
+/* v in decimal, for messages (which use %s and %d only). */
+static const char *u64_str(char (*buf)[24], uint64_t v)
+{
+	char tmp[24];
+	size_t n = 0, i;
+
+	do {
+		tmp[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	for (i = 0; i < n; i++)
+		(*buf)[i] = tmp[n - 1 - i];
+	(*buf)[n] = '\0';
+	return *buf;
+}
+
+/* A size the way keel.cfg writes it, in the largest unit that divides it: "1536M", "2G". */
+static const char *size_str(char (*buf)[24], uint64_t bytes)
+{
+	static const char units[] = "KMGT";
+	size_t u = 0, n;
+
+	while (u < 4 && bytes && bytes % 1024 == 0) {
+		bytes /= 1024;
+		u++;
+	}
+	u64_str(buf, bytes);
+	if (u) {
+		n = strlen(*buf);
+		(*buf)[n] = units[u - 1];
+		(*buf)[n + 1] = '\0';
+	}
 	return *buf;
 }
 
@@ -263,45 +416,384 @@ static int set_path(struct parser *ps, const struct key_def *def, const struct v
 	return 0;
 }
 
-static int set_cmdline(struct parser *ps, const struct key_def *def, const struct value *val)
+static int set_cmdline(struct parser *ps, const struct value *val, char *cmdline, size_t size)
 {
-	char *cmdline = ps->cfg->host.cmdline;
-	size_t n = value_decode(val, cmdline, sizeof(ps->cfg->host.cmdline));
+	size_t n = value_decode(val, cmdline, size);
 
-	if (n >= sizeof(ps->cfg->host.cmdline)) {
+	if (n >= size) {
 		cmdline[0] = '\0';
 		return fail(ps, "cmdline is too long (%d bytes, at most %d)", clamp_int(n),
-			    (int)sizeof(ps->cfg->host.cmdline) - 1);
+			    (int)size - 1);
 	}
 	return 0;
 }
 
+/* The partition whose section is being parsed. */
+static struct config_partition *cur_part(struct parser *ps)
+{
+	return &ps->cfg->partitions[ps->cfg->nr_partitions - 1];
+}
+
+/* Index of the keyword val spells in words[0 .. n), or -1. */
+static int keyword(const struct value *val, const char (*words)[8], int n)
+{
+	char buf[8];
+
+	if (value_decode(val, buf, sizeof(buf)) < sizeof(buf)) {
+		for (int i = 0; i < n; i++) {
+			if (strcmp(buf, words[i]) == 0)
+				return i;
+		}
+	}
+	return -1;
+}
+
+/* The decoded value, trimmed, in buf; false if it does not fit. */
+static bool decode_trimmed(const struct value *val, char *buf, size_t size, struct span *out)
+{
+	size_t n = value_decode(val, buf, size);
+	struct span s = { buf, MIN(n, size - 1) };
+
+	*out = trim(s);
+	return n < size;
+}
+
+static int cpus_syntax(struct parser *ps, const struct value *val, const char *why)
+{
+	char snipbuf[SNIP_MAX + 4];
+
+	return fail(ps, "invalid cpus '%s' (%s)", snip(&snipbuf, val->raw), why);
+}
+
+/*
+ * One CPU number of a list at s[*i] (a digit), into *cpu; *i moves past it.
+ * CPU 0 is refused by the caller, which knows whether it starts a range.
+ */
+static int read_cpu(struct parser *ps, struct span s, size_t *i, int *cpu)
+{
+	char snipbuf[SNIP_MAX + 4];
+	size_t start = *i;
+	uint64_t v;
+
+	while (*i < s.n && is_digit(s.p[*i]))
+		(*i)++;
+	if (keel_parse_u64(s.p + start, *i - start, &v) || v >= CONFIG_PARTITION_CPUS)
+		return fail(ps, "CPU %s is out of range (partitions can use CPUs 1 to %d)",
+			    snip(&snipbuf, span_of(s, start, *i)), CONFIG_PARTITION_CPUS - 1);
+	*cpu = (int)v;
+	return 0;
+}
+
+static int cpu0_error(struct parser *ps)
+{
+	return fail(ps, "CPU 0 cannot be given to a partition "
+			"(it is Keel's boot CPU and runs the host; use CPUs 1 and up)");
+}
+
+static int cpus_count(struct parser *ps, const struct value *val, struct span s)
+{
+	struct config_partition *part = cur_part(ps);
+	char snipbuf[SNIP_MAX + 4];
+	uint64_t count;
+
+	if (keel_parse_u64(s.p, s.n, &count) || count >= CONFIG_PARTITION_CPUS)
+		return fail(ps, "cpus = %s is too many (a partition can have at most %d CPUs)",
+			    snip(&snipbuf, s), CONFIG_PARTITION_CPUS - 1);
+	if (count == 0)
+		return fail(ps, "cpus = %s gives the partition no CPU (expected at least 1)",
+			    snip(&snipbuf, s));
+	part->nr_cpus = (uint32_t)count;
+	part->cpu_mask = 0;
+	return 0;
+}
+
+/* "1,3-5": entries separated by commas, each a CPU or a range; spaces around both are fine. */
+static int cpus_list(struct parser *ps, const struct value *val, struct span s)
+{
+	static const char range[] = "a range needs a first and a last CPU, such as 2-3";
+	struct config_partition *part = cur_part(ps);
+	uint64_t mask = 0;
+	size_t i = 0;
+
+	for (;;) {
+		int first, last, ret;
+
+		i = skip_space(s, i);
+		if (i == s.n || s.p[i] == ',')
+			return cpus_syntax(ps, val, "empty entry in the list");
+		if (s.p[i] == '-')
+			return cpus_syntax(ps, val, range);
+		if (!is_digit(s.p[i]))
+			break;
+		ret = read_cpu(ps, s, &i, &first);
+		if (ret)
+			return ret;
+		last = first;
+		i = skip_space(s, i);
+		if (i < s.n && s.p[i] == '-') {
+			i = skip_space(s, i + 1);
+			if (i == s.n || !is_digit(s.p[i]))
+				return cpus_syntax(ps, val, range);
+			ret = read_cpu(ps, s, &i, &last);
+			if (ret)
+				return ret;
+			if (first == 0 || last == 0)
+				return cpu0_error(ps);
+			if (last < first)
+				return fail(ps, "CPU range %d-%d is backwards (write %d-%d)", first,
+					    last, last, first);
+			i = skip_space(s, i);
+		}
+		if (i < s.n && s.p[i] != ',')
+			return cpus_syntax(ps, val,
+					   is_digit(s.p[i]) ? "expected ',' between CPUs"
+							    : "expected a count such as 2, or CPUs "
+							      "such as 2-3 or 1,3-5");
+		if (first == 0)
+			return cpu0_error(ps);
+		for (int cpu = first; cpu <= last; cpu++) {
+			if (mask & (1ull << cpu))
+				return fail(ps, "CPU %d is listed twice in cpus", cpu);
+			mask |= 1ull << cpu;
+		}
+		if (i == s.n) {
+			part->cpu_mask = mask;
+			part->nr_cpus = cpu_count(mask);
+			return 0;
+		}
+		i++;
+	}
+	return cpus_syntax(ps, val, "expected a count such as 2, or CPUs such as 2-3 or 1,3-5");
+}
+
+static int set_cpus(struct parser *ps, const struct value *val)
+{
+	struct keel_config *cfg = ps->cfg;
+	struct config_partition *part = cur_part(ps);
+	char buf[CPUS_TEXT_MAX];
+	struct span s;
+	size_t i = 0;
+	int ret;
+
+	if (!decode_trimmed(val, buf, sizeof(buf), &s))
+		return cpus_syntax(ps, val, "too long");
+	if (s.n == 0)
+		return cpus_syntax(ps, val,
+				   "expected a count such as 2, or CPUs such as 2-3 or 1,3-5");
+	while (i < s.n && is_digit(s.p[i]))
+		i++;
+	ret = i == s.n ? cpus_count(ps, val, s) : cpus_list(ps, val, s);
+	if (ret)
+		return ret;
+	part->cpus_line = ps->line;
+
+	/* Lists may not share a CPU; counts are placed around them at boot. */
+	for (uint32_t j = 0; j + 1 < cfg->nr_partitions; j++) {
+		const struct config_partition *other = &cfg->partitions[j];
+		uint64_t both = part->cpu_mask & other->cpu_mask;
+
+		if (both)
+			return fail(ps,
+				    "CPU %d is already given to [partition %s] (cpus on line %d)",
+				    lowest_cpu(both), other->name, other->cpus_line);
+	}
+	return 0;
+}
+
+/*
+ * A decimal number, optional spaces, a unit. Separate from the range checks
+ * so that keel-cfgcheck reads its --memory option the same way.
+ */
+static enum size_error size_parse(struct span s, uint64_t *out)
+{
+	size_t i = 0, u;
+	struct span unit;
+	uint64_t v;
+	int ret;
+
+	while (i < s.n && is_digit(s.p[i]))
+		i++;
+	if (i == 0)
+		return SIZE_BAD;
+	if (i + 1 < s.n && s.p[i] == '.' && is_digit(s.p[i + 1]))
+		return SIZE_FRACTION;
+	ret = keel_parse_u64(s.p, i, &v);
+	unit = span_of(s, skip_space(s, i), s.n);
+	if (unit.n == 0)
+		return SIZE_NO_UNIT;
+	for (u = 0; u < ARRAY_SIZE(size_units); u++) {
+		if (span_eq(unit, size_units[u].name))
+			break;
+	}
+	if (u == ARRAY_SIZE(size_units))
+		return (unit.p[0] >= 'a' && unit.p[0] <= 'z') ||
+				       (unit.p[0] >= 'A' && unit.p[0] <= 'Z')
+			       ? SIZE_BAD_UNIT
+			       : SIZE_BAD;
+	if (ret || v > UINT64_MAX >> size_units[u].shift)
+		return SIZE_OVERFLOW;
+	*out = v << size_units[u].shift;
+	return SIZE_OK;
+}
+
+static int set_memory(struct parser *ps, const struct value *val)
+{
+	char buf[32], snipbuf[SNIP_MAX + 4];
+	const char *shown = snip(&snipbuf, val->raw);
+	enum size_error why = SIZE_BAD;
+	uint64_t bytes = 0;
+	struct span s;
+
+	if (decode_trimmed(val, buf, sizeof(buf), &s))
+		why = size_parse(s, &bytes);
+	switch (why) {
+	case SIZE_OK:
+		break;
+	case SIZE_BAD:
+		return fail(ps, "invalid memory '%s' (expected a size such as 256M or 2G)", shown);
+	case SIZE_NO_UNIT:
+		return fail(ps,
+			    "invalid memory '%s' (a size needs a unit: K, M, G or T, such as 256M)",
+			    shown);
+	case SIZE_BAD_UNIT:
+		return fail(ps, "invalid memory '%s' (expected a unit K, M, G or T, such as 256M)",
+			    shown);
+	case SIZE_FRACTION:
+		return fail(ps,
+			    "invalid memory '%s' (expected a whole number: use a smaller unit, "
+			    "such as 1536M for 1.5G)",
+			    shown);
+	case SIZE_OVERFLOW:
+		return fail(ps, "memory '%s' is too large (at most 1T)", shown);
+	}
+	if (bytes > CONFIG_MEMORY_MAX)
+		return fail(ps, "memory '%s' is too large (at most 1T)", shown);
+	if (bytes < CONFIG_MEMORY_MIN)
+		return fail(ps, "memory '%s' is too small (at least 1M)", shown);
+	if (bytes % PAGE_SIZE)
+		return fail(ps, "memory '%s' is not a multiple of 4K (the page size)", shown);
+	cur_part(ps)->memory = bytes;
+	cur_part(ps)->memory_line = ps->line;
+	return 0;
+}
+
+static int set_kind(struct parser *ps, const struct value *val)
+{
+	char snipbuf[SNIP_MAX + 4];
+	int kind = keyword(val, kind_names, ARRAY_SIZE(kind_names));
+
+	if (kind < 0)
+		return fail(ps, "invalid kind '%s' (expected linux or raw)",
+			    snip(&snipbuf, val->raw));
+	cur_part(ps)->kind = (enum config_partition_kind)kind;
+	return 0;
+}
+
+static int set_load_address(struct parser *ps, const struct value *val)
+{
+	char buf[24], snipbuf[SNIP_MAX + 4];
+	size_t n = value_decode(val, buf, sizeof(buf));
+	uint64_t addr;
+
+	if (n >= sizeof(buf) || keel_parse_u64(buf, n, &addr))
+		return fail(ps, "invalid load_address '%s' (expected an address such as 0x7c00)",
+			    snip(&snipbuf, val->raw));
+	if (addr >= CONFIG_LOAD_ADDRESS_LIMIT)
+		return fail(ps,
+			    "load_address '%s' is too high (a raw image starts in real mode: "
+			    "at most 0xfffff)",
+			    snip(&snipbuf, val->raw));
+	cur_part(ps)->load_address = addr;
+	return 0;
+}
+
+static int set_partition_console(struct parser *ps, const struct value *val)
+{
+	char snipbuf[SNIP_MAX + 4];
+	int kind = keyword(val, console_kind_names, ARRAY_SIZE(console_kind_names));
+
+	if (kind < 0)
+		return fail(ps, "invalid console '%s' (expected serial, debug or none)",
+			    snip(&snipbuf, val->raw));
+	cur_part(ps)->console = (enum config_console_kind)kind;
+	return 0;
+}
+
+static int set_realtime(struct parser *ps, const struct value *val)
+{
+	char snipbuf[SNIP_MAX + 4];
+	int i = keyword(val, bool_names, ARRAY_SIZE(bool_names));
+
+	if (i < 0)
+		return fail(ps, "invalid realtime '%s' (expected yes or no)",
+			    snip(&snipbuf, val->raw));
+	cur_part(ps)->realtime = i & 1;
+	return 0;
+}
+
 static const struct key_def key_defs[] = {
-	{ "console", SECT_KEEL, KEY_CONSOLE }, { "baud", SECT_KEEL, KEY_BAUD },
-	{ "kernel", SECT_HOST, KEY_KERNEL },   { "initrd", SECT_HOST, KEY_INITRD },
-	{ "cmdline", SECT_HOST, KEY_CMDLINE },
+	{ "console", SECT_KEEL, KEY_CONSOLE, 0 },
+	{ "baud", SECT_KEEL, KEY_BAUD, 0 },
+	{ "kernel", SECT_HOST, KEY_KERNEL, 0 },
+	{ "initrd", SECT_HOST, KEY_INITRD, 0 },
+	{ "cmdline", SECT_HOST, KEY_CMDLINE, 0 },
+	{ "cpus", SECT_PARTITION, KEY_P_CPUS, KIND_ANY },
+	{ "memory", SECT_PARTITION, KEY_P_MEMORY, KIND_ANY },
+	{ "kind", SECT_PARTITION, KEY_P_KIND, KIND_ANY },
+	{ "kernel", SECT_PARTITION, KEY_P_KERNEL, KIND_LINUX },
+	{ "initrd", SECT_PARTITION, KEY_P_INITRD, KIND_LINUX },
+	{ "cmdline", SECT_PARTITION, KEY_P_CMDLINE, KIND_LINUX },
+	{ "image", SECT_PARTITION, KEY_P_IMAGE, KIND_RAW },
+	{ "load_address", SECT_PARTITION, KEY_P_LOAD_ADDRESS, KIND_RAW },
+	{ "console", SECT_PARTITION, KEY_P_CONSOLE, KIND_ANY },
+	{ "realtime", SECT_PARTITION, KEY_P_REALTIME, KIND_ANY },
 };
 
 static int set_value(struct parser *ps, const struct key_def *def, const struct value *val)
 {
+	struct config_host *host = &ps->cfg->host;
+
 	switch (def->key) {
 	case KEY_CONSOLE:
 		return set_console(ps, def, val);
 	case KEY_BAUD:
 		return set_baud(ps, def, val);
 	case KEY_KERNEL:
-		return set_path(ps, def, val, &ps->cfg->host.kernel);
+		return set_path(ps, def, val, &host->kernel);
 	case KEY_INITRD:
-		return set_path(ps, def, val, &ps->cfg->host.initrd);
+		return set_path(ps, def, val, &host->initrd);
 	case KEY_CMDLINE:
-		return set_cmdline(ps, def, val);
+		return set_cmdline(ps, val, host->cmdline, sizeof(host->cmdline));
+	case KEY_P_CPUS:
+		return set_cpus(ps, val);
+	case KEY_P_MEMORY:
+		return set_memory(ps, val);
+	case KEY_P_KIND:
+		return set_kind(ps, val);
+	case KEY_P_KERNEL:
+		return set_path(ps, def, val, &cur_part(ps)->kernel);
+	case KEY_P_INITRD:
+		return set_path(ps, def, val, &cur_part(ps)->initrd);
+	case KEY_P_CMDLINE:
+		return set_cmdline(ps, val, cur_part(ps)->cmdline, sizeof(cur_part(ps)->cmdline));
+	case KEY_P_IMAGE:
+		return set_path(ps, def, val, &cur_part(ps)->image);
+	case KEY_P_LOAD_ADDRESS:
+		return set_load_address(ps, val);
+	case KEY_P_CONSOLE:
+		return set_partition_console(ps, val);
+	case KEY_P_REALTIME:
+		return set_realtime(ps, val);
 	case KEY_COUNT:
 		break;
 	}
 	return -EINVAL;
 }
 
-/* The definition of key in section, or failing that in any section (for a hint). */
+/*
+ * The definition of key in section, or failing that in another section (for
+ * a hint; the first in the table, so "kernel" in [keel] points at [host]).
+ */
 static const struct key_def *find_key(enum section section, struct span key)
 {
 	const struct key_def *other = NULL;
@@ -311,9 +803,120 @@ static const struct key_def *find_key(enum section section, struct span key)
 			continue;
 		if (key_defs[i].section == section)
 			return &key_defs[i];
-		other = &key_defs[i];
+		if (!other)
+			other = &key_defs[i];
 	}
 	return other;
+}
+
+/*
+ * [partition NAME] opens a new partition. Its keys start afresh, and what
+ * depends on the whole section is checked by finish_partition().
+ */
+static int begin_partition(struct parser *ps, struct span name)
+{
+	struct keel_config *cfg = ps->cfg;
+	char snipbuf[SNIP_MAX + 4];
+	struct config_partition *part;
+
+	if (name.n == 0)
+		return fail(ps, "missing partition name (expected [partition NAME])");
+	for (size_t i = 0; i < name.n; i++) {
+		if (!is_name_char(name.p[i]))
+			return fail(ps,
+				    "invalid partition name '%s' "
+				    "(expected 1 to %d characters: a-z, 0-9, '_' or '-')",
+				    snip(&snipbuf, name), CONFIG_NAME_MAX - 1);
+	}
+	if (name.n >= CONFIG_NAME_MAX)
+		return fail(ps, "partition name '%s' is too long (%d characters, at most %d)",
+			    snip(&snipbuf, name), clamp_int(name.n), CONFIG_NAME_MAX - 1);
+	if (span_eq(name, "host") || span_eq(name, "keel"))
+		return fail(ps, "partition name '%s' is reserved (choose another name)",
+			    snip(&snipbuf, name));
+	for (uint32_t i = 0; i < cfg->nr_partitions; i++) {
+		if (span_eq(name, cfg->partitions[i].name))
+			return fail(ps, "duplicate partition '%s' (first defined on line %d)",
+				    cfg->partitions[i].name, cfg->partitions[i].line);
+	}
+	if (cfg->nr_partitions == CONFIG_MAX_PARTITIONS)
+		return fail(ps, "too many partitions (at most %d)", CONFIG_MAX_PARTITIONS);
+
+	part = &cfg->partitions[cfg->nr_partitions++];
+	memcpy(part->name, name.p, name.n);
+	part->name[name.n] = '\0';
+	part->line = ps->line;
+	part->load_address = CONFIG_DEFAULT_LOAD_ADDRESS;
+	for (int k = KEY_P_FIRST; k < KEY_COUNT; k++)
+		ps->key_line[k] = 0;
+	ps->section = SECT_PARTITION;
+	return 0;
+}
+
+/*
+ * The checks a partition needs its whole section for: keys of the other kind
+ * (kind may come last) and missing keys.
+ */
+static int finish_partition(struct parser *ps)
+{
+	const struct config_partition *part = cur_part(ps);
+	const struct key_def *bad = NULL;
+
+	for (size_t i = 0; i < ARRAY_SIZE(key_defs); i++) {
+		const struct key_def *def = &key_defs[i];
+
+		if (def->section != SECT_PARTITION || !ps->key_line[def->key] ||
+		    (def->kinds & (1u << part->kind)))
+			continue;
+		if (!bad || ps->key_line[def->key] < ps->key_line[bad->key])
+			bad = def;
+	}
+	if (bad) {
+		ps->line = ps->key_line[bad->key];
+		if (!ps->key_line[KEY_P_KIND])
+			return fail(ps,
+				    "'%s' is not valid in a linux partition, the default kind "
+				    "(add 'kind = raw' for a raw image)",
+				    bad->name);
+		return fail(ps, "'%s' is not valid in a %s partition (it is for kind = %s)",
+			    bad->name, kind_names[part->kind],
+			    kind_names[part->kind == CONFIG_PARTITION_RAW ? CONFIG_PARTITION_LINUX
+									  : CONFIG_PARTITION_RAW]);
+	}
+
+	ps->line = part->line;
+	if (!ps->key_line[KEY_P_CPUS])
+		return fail(ps,
+			    "[partition %s] has no 'cpus = ...' "
+			    "(expected a count such as 2, or CPUs such as 2-3)",
+			    part->name);
+	if (!ps->key_line[KEY_P_MEMORY])
+		return fail(ps,
+			    "[partition %s] has no 'memory = ...' (expected a size such as 256M)",
+			    part->name);
+	if (part->kind == CONFIG_PARTITION_LINUX && !ps->key_line[KEY_P_KERNEL])
+		return fail(
+			ps,
+			"[partition %s] has no 'kernel = ...' (a linux partition needs a kernel)",
+			part->name);
+	if (part->kind == CONFIG_PARTITION_RAW && !ps->key_line[KEY_P_IMAGE])
+		return fail(ps,
+			    "[partition %s] has no 'image = ...' (a raw partition needs an image)",
+			    part->name);
+	return 0;
+}
+
+/* The end of a section, at the next header or the end of the file. */
+static int end_section(struct parser *ps)
+{
+	int line = ps->line, ret = 0;
+
+	if (ps->section == SECT_PARTITION)
+		ret = finish_partition(ps);
+	if (!ret)
+		ps->line = line;
+	ps->section = SECT_NONE;
+	return ret;
 }
 
 static int parse_header(struct parser *ps, struct span line, size_t open)
@@ -336,20 +939,19 @@ static int parse_header(struct parser *ps, struct span line, size_t open)
 
 	name = trim(span_of(line, open + 1, close));
 	if (name.n == 0)
-		return fail(ps, "empty section name (expected [keel] or [host])");
+		return fail(ps, "empty section name (expected " SECTIONS ")");
 
-	/* [partition NAME] is reserved: say so rather than calling it unknown. */
 	while (word < name.n && !is_space(name.p[word]))
 		word++;
 	if (span_eq(span_of(name, 0, word), "partition"))
-		return fail(ps, "partitions are not supported yet (expected [keel] or [host])");
+		return begin_partition(ps, trim(span_of(name, word, name.n)));
 
 	for (sect = SECT_NONE + 1; sect < SECT_COUNT; sect++) {
-		if (span_eq(name, section_names[sect]))
+		if (sect != SECT_PARTITION && span_eq(name, section_names[sect]))
 			break;
 	}
 	if (sect == SECT_COUNT)
-		return fail(ps, "unknown section '%s' (expected [keel] or [host])",
+		return fail(ps, "unknown section '%s' (expected " SECTIONS ")",
 			    snip(&snipbuf, name));
 	if (ps->section_line[sect])
 		return fail(ps, "duplicate section [%s] (first defined on line %d)",
@@ -401,9 +1003,18 @@ static int parse_value(struct parser *ps, struct span line, size_t i, struct val
 	return 0;
 }
 
+/* "keel", "host" or "partition NAME", for messages. */
+static void section_label(struct parser *ps, char (*buf)[CONFIG_NAME_MAX + 12])
+{
+	if (ps->section == SECT_PARTITION)
+		snprintf(*buf, sizeof(*buf), "partition %s", cur_part(ps)->name);
+	else
+		keel_strlcpy(*buf, section_names[ps->section], sizeof(*buf));
+}
+
 static int parse_assignment(struct parser *ps, struct span line, size_t start)
 {
-	char snipbuf[SNIP_MAX + 4];
+	char snipbuf[SNIP_MAX + 4], label[CONFIG_NAME_MAX + 12];
 	const struct key_def *def;
 	struct value val;
 	struct span key;
@@ -432,16 +1043,23 @@ static int parse_assignment(struct parser *ps, struct span line, size_t start)
 		return ret;
 
 	if (ps->section == SECT_NONE)
-		return fail(ps, "key '%s' is outside any section (expected [keel] or [host] first)",
+		return fail(ps, "key '%s' is outside any section (expected " SECTIONS " first)",
 			    snip(&snipbuf, key));
 
+	section_label(ps, &label);
 	def = find_key(ps->section, key);
 	if (!def)
 		return fail(ps, "unknown key '%s' in [%s] (expected %s)", snip(&snipbuf, key),
-			    section_names[ps->section], section_keys[ps->section]);
+			    label, section_keys[ps->section]);
+	if (ps->section == SECT_HOST && def->section == SECT_PARTITION &&
+	    (def->key == KEY_P_CPUS || def->key == KEY_P_MEMORY))
+		return fail(ps,
+			    "unknown key '%s' in [host] (the host gets the CPUs and memory "
+			    "that partitions leave)",
+			    def->name);
 	if (def->section != ps->section)
-		return fail(ps, "unknown key '%s' in [%s] ('%s' belongs in [%s])", def->name,
-			    section_names[ps->section], def->name, section_names[def->section]);
+		return fail(ps, "unknown key '%s' in [%s] ('%s' belongs in %s)", def->name, label,
+			    def->name, section_headers[def->section]);
 	if (ps->key_line[def->key])
 		return fail(ps, "duplicate key '%s' (first set on line %d)", def->name,
 			    ps->key_line[def->key]);
@@ -489,8 +1107,10 @@ static int parse_line(struct parser *ps, struct span line)
 	i = skip_space(line, 0);
 	if (i == line.n || line.p[i] == '#')
 		return 0;
-	if (line.p[i] == '[')
-		return parse_header(ps, line, i);
+	if (line.p[i] == '[') {
+		ret = end_section(ps);
+		return ret ? ret : parse_header(ps, line, i);
+	}
 	return parse_assignment(ps, line, i);
 }
 
@@ -522,6 +1142,9 @@ int config_parse(const char *text, size_t len, struct keel_config *cfg, struct c
 		pos += line.n + 1;
 	}
 
+	ret = end_section(&ps);
+	if (ret)
+		return ret;
 	ps.line = 0;
 	if (!ps.section_line[SECT_HOST])
 		return fail(&ps, "no [host] section: the host partition needs at least "
@@ -530,6 +1153,140 @@ int config_parse(const char *text, size_t len, struct keel_config *cfg, struct c
 		ps.line = ps.section_line[SECT_HOST];
 		return fail(&ps,
 			    "[host] has no 'kernel = ...' (the host partition needs a kernel)");
+	}
+	return 0;
+}
+
+int config_parse_size(const char *s, size_t len, uint64_t *bytes)
+{
+	struct span text = { s, len };
+
+	switch (size_parse(trim(text), bytes)) {
+	case SIZE_OK:
+		return 0;
+	case SIZE_OVERFLOW:
+		return -ERANGE;
+	default:
+		return -EINVAL;
+	}
+}
+
+/* "4 CPUs: 0-3", for messages about the machine. */
+static const char *machine_cpus(char (*buf)[64], uint32_t nr_cpus_online)
+{
+	if (nr_cpus_online == 0)
+		keel_strlcpy(*buf, "no CPUs", sizeof(*buf));
+	else if (nr_cpus_online == 1)
+		keel_strlcpy(*buf, "1 CPU: 0", sizeof(*buf));
+	else if (nr_cpus_online <= CONFIG_PARTITION_CPUS)
+		snprintf(*buf, sizeof(*buf), "%d CPUs: 0-%d", clamp_int(nr_cpus_online),
+			 clamp_int(nr_cpus_online) - 1);
+	else
+		snprintf(*buf, sizeof(*buf), "%d CPUs, of which partitions can use 1-%d",
+			 clamp_int(nr_cpus_online), CONFIG_PARTITION_CPUS - 1);
+	return *buf;
+}
+
+int config_assign_cpus(const struct keel_config *cfg, uint32_t nr_cpus_online,
+		       uint64_t masks_out[CONFIG_MAX_PARTITIONS], struct config_error *err)
+{
+	uint32_t limit = MIN(nr_cpus_online, (uint32_t)CONFIG_PARTITION_CPUS), total = 0, i;
+	uint64_t used = 1; /* CPU 0 runs the host */
+	char what[64];
+
+	err->line = 0;
+	err->msg[0] = '\0';
+	for (i = 0; i < CONFIG_MAX_PARTITIONS; i++)
+		masks_out[i] = 0;
+	for (i = 0; i < cfg->nr_partitions; i++)
+		total += cfg->partitions[i].nr_cpus;
+
+	/* Lists first: a count takes what they leave. */
+	for (i = 0; i < cfg->nr_partitions; i++) {
+		const struct config_partition *p = &cfg->partitions[i];
+		uint64_t taken = p->cpu_mask & used;
+		uint64_t missing =
+			limit < CONFIG_PARTITION_CPUS ? p->cpu_mask >> limit << limit : 0;
+
+		if (!p->cpu_mask)
+			continue;
+		if (missing)
+			return fail_at(err, p->cpus_line,
+				       "[partition %s] cpus: CPU %d does not exist "
+				       "(this machine has %s)",
+				       p->name, lowest_cpu(missing),
+				       machine_cpus(&what, nr_cpus_online));
+		/* config_parse() rules these out; a config built by other means may not. */
+		if (taken)
+			return fail_at(err, p->cpus_line,
+				       "[partition %s] cpus: CPU %d is not free (the host or "
+				       "another partition has it)",
+				       p->name, lowest_cpu(taken));
+		used |= p->cpu_mask;
+		masks_out[i] = p->cpu_mask;
+	}
+
+	/* Counts, in file order, from the top down: deterministic, and clear of the lists. */
+	for (i = 0; i < cfg->nr_partitions; i++) {
+		const struct config_partition *p = &cfg->partitions[i];
+		uint32_t need = p->nr_cpus, cpu = limit;
+		uint64_t mask = 0;
+
+		if (p->cpu_mask)
+			continue;
+		while (need && cpu-- > 1) {
+			if (!(used & (1ull << cpu))) {
+				mask |= 1ull << cpu;
+				need--;
+			}
+		}
+		if (need)
+			return fail_at(
+				err, p->cpus_line,
+				"[partition %s] cpus: not enough CPUs (partitions ask for %d "
+				"in all; this machine has %s, and CPU 0 runs the host)",
+				p->name, clamp_int(total), machine_cpus(&what, nr_cpus_online));
+		used |= mask;
+		masks_out[i] = mask;
+	}
+	return 0;
+}
+
+int config_check_machine(const struct keel_config *cfg, uint32_t nr_cpus_online,
+			 uint64_t free_ram_bytes, struct config_error *err)
+{
+	uint64_t masks[CONFIG_MAX_PARTITIONS], total = 0, sum = 0, left;
+	char total_s[24], left_s[24], free_s[24], host_s[24];
+	int ret = config_assign_cpus(cfg, nr_cpus_online, masks, err);
+
+	if (ret)
+		return ret;
+	left = free_ram_bytes > CONFIG_HOST_MIN_RAM ? free_ram_bytes - CONFIG_HOST_MIN_RAM : 0;
+	for (uint32_t i = 0; i < cfg->nr_partitions; i++)
+		total += cfg->partitions[i].memory;
+	for (uint32_t i = 0; i < cfg->nr_partitions; i++) {
+		const struct config_partition *p = &cfg->partitions[i];
+
+		sum += p->memory;
+		if (sum <= left)
+			continue;
+		/* The machine's sizes are rarely round: whole MiB, rounded down, read better. */
+		size_str(&total_s, total);
+		size_str(&free_s,
+			 free_ram_bytes < MiB ? free_ram_bytes : ALIGN_DOWN(free_ram_bytes, MiB));
+		size_str(&host_s, CONFIG_HOST_MIN_RAM);
+		if (!left)
+			return fail_at(
+				err, p->memory_line,
+				"[partition %s] memory: partitions ask for %s in all, but none "
+				"is left for them (%s of free RAM; the host keeps at least %s)",
+				p->name, total_s, free_s, host_s);
+		return fail_at(err, p->memory_line,
+			       "[partition %s] memory: partitions ask for %s in all, but only %s "
+			       "is left for them (%s of free RAM; the host keeps at least %s)",
+			       p->name, total_s,
+			       size_str(&left_s, left < MiB ? left : ALIGN_DOWN(left, MiB)), free_s,
+			       host_s);
 	}
 	return 0;
 }

@@ -251,6 +251,8 @@ static void setup_guests(unsigned int online)
 					     raw ? PARTITION_RAW : PARTITION_LINUX, masks[i],
 					     cp->memory, cp->realtime, &p, err, sizeof(err));
 		if (!ret)
+			p->console = cp->console;
+		if (!ret)
 			ret = raw ? guest_load_raw(p, image, cp->load_address, err, sizeof(err))
 				  : guest_load_linux(p, image, initrd, cp->cmdline, err,
 						     sizeof(err));

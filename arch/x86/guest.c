@@ -19,6 +19,11 @@
 #include <x86/vioapic.h>
 #include <x86/vlapic.h>
 #include <keel/spinlock.h>
+#include <keel/config.h>
+#include <keel/hypercall.h>
+#include <keel/wallclock.h>
+#include <x86/kvm_pv.h>
+#include <x86/vlapic.h>
 
 #define X86_GP 13
 #define X86_NMI 2
@@ -29,15 +34,58 @@
  * the partition: an EOI can run local APIC -> IOAPIC -> local APIC in one
  * chain, and IPIs cross vCPUs, so per-device locks would deadlock.
  */
+struct guest_vcpu_devices {
+	struct vlapic lapic;
+	struct kvm_pv_vcpu kvm;
+	/* A KVM_HC_KICK_CPU that arrived before the vCPU halted (fact sheet 3.4). */
+	volatile bool pv_kicked;
+};
+
 struct guest_platform {
 	struct spinlock lock;
 	struct vioapic ioapic;
-	struct vlapic lapics[];
+	struct kvm_pv_config kvm;
+	uint64_t tsc_base; /* kvm-clock counts from here: the partition's start */
+	struct guest_vcpu_devices vcpu[];
 };
 
 static struct guest_platform *platform_of(struct partition *p)
 {
 	return p->platform;
+}
+
+static struct guest_vcpu_devices *devices_of(struct vcpu *v)
+{
+	return &platform_of(v->part)->vcpu[v->id];
+}
+
+static void *kvm_gpa_to_hva(void *ctx, uint64_t gpa, uint64_t len)
+{
+	return partition_gpa_to_hva(ctx, gpa, len);
+}
+
+static uint64_t kvm_now_tsc(void *ctx)
+{
+	return rdtsc();
+}
+
+static uint64_t kvm_wall_clock_ns(void *ctx)
+{
+	return wallclock_ns(rdtsc());
+}
+
+static struct kvm_pv_env kvm_env(struct partition *p)
+{
+	struct guest_platform *gp = platform_of(p);
+
+	return (struct kvm_pv_env){
+		.cfg = &gp->kvm,
+		.ctx = p,
+		.gpa_to_hva = kvm_gpa_to_hva,
+		.now_tsc = kvm_now_tsc,
+		.tsc_base = gp->tsc_base,
+		.wall_clock_ns = kvm_wall_clock_ns,
+	};
 }
 
 static struct s2pt guest_stage2[MAX_PARTITIONS];
@@ -136,7 +184,8 @@ enum exit_action guest_handle_io(struct vcpu *v, struct vm_exit *e)
 		return EXIT_STOP_VCPU;
 	}
 	if (e->io.port == 0xe9 && !e->io.in) {
-		console_partition_putc(p, (char)v->regs.rax);
+		if (p->console != CONFIG_CONSOLE_NONE)
+			console_partition_putc(p, (char)v->regs.rax);
 	} else {
 		/* An empty bus: reads float high, writes go nowhere. */
 		if (first_time(p, e->io.port))
@@ -207,11 +256,17 @@ enum exit_action guest_handle_npf(struct vcpu *v, struct vm_exit *e)
 void guest_cpuid(struct vcpu *v, uint32_t leaf, uint32_t sub, uint32_t *a, uint32_t *b, uint32_t *c,
 		 uint32_t *d)
 {
+	if (leaf >= 0x40000000 && leaf <= 0x400000ff) {
+		kvm_cpuid(&platform_of(v->part)->kvm, leaf, sub, a, b, c, d);
+		return;
+	}
 	cpuid_count(leaf, sub, a, b, c, d);
 	switch (leaf) {
 	case 1:
-		*b = (*b & 0x00ffffff) | (v->apic_id << 24);  /* initial APIC ID */
-		*c |= 1u << 31;				      /* hypervisor */
+		*b = (*b & 0x00ffffff) | (v->apic_id << 24); /* initial APIC ID */
+		*c |= 1u << 31;				     /* hypervisor */
+		*c |= (1u << 21) |
+		      (1u << 24); /* x2APIC, TSC-deadline: the emulated APIC has both */
 		*c &= ~((1u << 5) | (1u << 3));		      /* VMX, MONITOR/MWAIT */
 		*d &= ~((1u << 7) | (1u << 12) | (1u << 14)); /* MCE, MTRR, MCA */
 		break;
@@ -229,6 +284,11 @@ void guest_cpuid(struct vcpu *v, uint32_t leaf, uint32_t sub, uint32_t *a, uint3
 
 int guest_rdmsr(struct vcpu *v, uint32_t msr, uint64_t *value)
 {
+	struct kvm_pv_env env = kvm_env(v->part);
+	int kret = kvm_msr_read(&devices_of(v)->kvm, &env, msr, value);
+
+	if (kret != -ENOENT)
+		return kret;
 	if (msr == 0x1b || msr == 0x6e0 || (msr >= 0x800 && msr <= 0x8ff)) {
 		struct guest_platform *gp = platform_of(v->part);
 		int ret;
@@ -255,6 +315,11 @@ int guest_rdmsr(struct vcpu *v, uint32_t msr, uint64_t *value)
 
 int guest_wrmsr(struct vcpu *v, uint32_t msr, uint64_t value)
 {
+	struct kvm_pv_env env = kvm_env(v->part);
+	int kret = kvm_msr_write(&devices_of(v)->kvm, &env, msr, value);
+
+	if (kret != -ENOENT)
+		return kret;
 	if (msr == 0x1b || msr == 0x6e0 || (msr >= 0x800 && msr <= 0x8ff)) {
 		struct guest_platform *gp = platform_of(v->part);
 		int ret;
@@ -283,8 +348,10 @@ enum exit_action guest_handle_hlt(struct vcpu *v, struct vm_exit *e)
 		/* Nothing can wake it but an NMI or INIT: park it, say so once. */
 		printk("keel: partition %s: vcpu %u halted with interrupts disabled\n",
 		       v->part->name, v->id);
-		while (!v->part->stopped && !v->nmi_pending && !v->init_pending)
+		while (!v->part->stopped && !v->nmi_pending && !v->init_pending &&
+		       !devices_of(v)->pv_kicked)
 			cpu_wait_for_interrupt();
+		devices_of(v)->pv_kicked = false;
 		return EXIT_RESUME;
 	}
 	/* Wait for the next interrupt this vCPU can take, its timer, or a kick. */
@@ -295,6 +362,10 @@ enum exit_action guest_handle_hlt(struct vcpu *v, struct vm_exit *e)
 
 		if (v->part->stopped || v->nmi_pending || v->init_pending)
 			break;
+		if (devices_of(v)->pv_kicked) {
+			devices_of(v)->pv_kicked = false;
+			break;
+		}
 		spin_lock(&gp->lock);
 		vlapic_timer_check(v->lapic);
 		vec = vlapic_highest_deliverable(v->lapic);
@@ -308,10 +379,79 @@ enum exit_action guest_handle_hlt(struct vcpu *v, struct vm_exit *e)
 	return EXIT_RESUME;
 }
 
+static void kick(struct vcpu *t);
+static void deliver_to(struct vcpu *t, uint8_t mode, uint8_t vector, bool level);
+
+static struct vcpu *vcpu_by_apic_id(struct partition *p, uint32_t apic_id)
+{
+	for (uint32_t i = 0; i < p->nr_vcpus; i++)
+		if (p->vcpus[i]->apic_id == apic_id)
+			return p->vcpus[i];
+	return NULL;
+}
+
+static void hc_kick(void *ctx, uint32_t apic_id)
+{
+	struct vcpu *t = vcpu_by_apic_id(((struct vcpu *)ctx)->part, apic_id);
+
+	if (t) {
+		devices_of(t)->pv_kicked = true;
+		kick(t);
+	}
+}
+
+static bool hc_send_ipi(void *ctx, uint32_t apic_id, uint8_t vector, uint8_t mode)
+{
+	struct vcpu *v = ctx;
+	struct vcpu *t = vcpu_by_apic_id(v->part, apic_id);
+	struct guest_platform *gp = platform_of(v->part);
+
+	if (!t)
+		return false;
+	spin_lock(&gp->lock);
+	deliver_to(t, mode == KVM_IPI_DM_NMI ? VLAPIC_DM_NMI : VLAPIC_DM_FIXED, vector, false);
+	spin_unlock(&gp->lock);
+	return true;
+}
+
+static void hc_yield_to(void *ctx, uint32_t apic_id)
+{
+	/* Every vCPU has a CPU of its own: there is nobody to yield to. */
+}
+
 enum exit_action guest_handle_hypercall(struct vcpu *v, struct vm_exit *e)
 {
-	v->regs.rax = (uint64_t)-1000; /* -KVM_ENOSYS */
+	struct guest_regs *r = &v->regs;
+	struct kvm_hc_env env = {
+		.ctx = v,
+		.op_32bit = !(vcpu_ops->get_efer(v) & (1ull << 10)),
+		.kick = hc_kick,
+		.send_ipi = hc_send_ipi,
+		.yield_to = hc_yield_to,
+	};
+
+	/* KVM's convention: number in RAX, arguments in RBX, RCX, RDX, RSI (fact sheet 3.1). */
+	r->rax = (uint64_t)kvm_hypercall(&env, vcpu_ops->get_cpl(v), r->rax, r->rbx, r->rcx, r->rdx,
+					 r->rsi);
 	vcpu_skip(v, e->insn_len);
+	return EXIT_RESUME;
+}
+
+/*
+ * #UD: the other vendor's hypercall instruction (VMCALL on AMD, VMMCALL on
+ * Intel) is accepted as a hypercall, as KVM does (fact sheet 3.5); any
+ * other #UD goes back to the guest.
+ */
+enum exit_action guest_handle_ud(struct vcpu *v, struct vm_exit *e)
+{
+	uint8_t insn[3];
+
+	if (!guest_read_virt(v, vcpu_ops->get_rip(v), insn, sizeof(insn)) && insn[0] == 0x0f &&
+	    insn[1] == 0x01 && (insn[2] == 0xc1 || insn[2] == 0xd9)) {
+		e->insn_len = 3;
+		return guest_handle_hypercall(v, e);
+	}
+	vcpu_ops->inject_exception(v, 6, false, 0);
 	return EXIT_RESUME;
 }
 
@@ -401,7 +541,8 @@ static bool route_irq(void *ctx, uint32_t dest, bool logical, uint8_t vector, ui
 int guest_platform_init(struct partition *p)
 {
 	struct guest_platform *gp;
-	size_t bytes = sizeof(*gp) + p->nr_vcpus * sizeof(struct vlapic);
+	size_t bytes = sizeof(*gp) + p->nr_vcpus * sizeof(struct guest_vcpu_devices);
+	uint32_t a, b, c, d;
 	struct vioapic_env ioenv = { .ctx = p, .deliver = route_irq };
 
 	gp = page_alloc(ALIGN_UP(bytes, PAGE_SIZE) / PAGE_SIZE);
@@ -409,6 +550,18 @@ int guest_platform_init(struct partition *p)
 		return -ENOMEM;
 	p->platform = gp;
 	vioapic_init(&gp->ioapic, &ioenv, (uint8_t)p->nr_vcpus);
+	/*
+	 * The KVM paravirtual ABI (docs/kvm-abi.md). kvm-clock is stable only
+	 * with an invariant TSC (CPUID 8000_0007h:EDX[8]): then every CPU's TSC
+	 * ticks at one rate and the guest may trust one clock across vCPUs.
+	 */
+	cpuid(0x80000007, &a, &b, &c, &d);
+	gp->kvm.features = KVM_PV_FEATURES_SUPPORTED;
+	gp->kvm.tsc_khz = (uint32_t)tsc_khz;
+	gp->kvm.apic_bus_khz = VLAPIC_BUS_KHZ;
+	gp->kvm.tsc_stable = d & (1u << 8);
+	gp->kvm.realtime = p->realtime;
+	gp->tsc_base = rdtsc();
 	for (uint32_t i = 0; i < p->nr_vcpus; i++) {
 		struct vcpu *v = p->vcpus[i];
 		struct vlapic_env env = {
@@ -419,8 +572,9 @@ int guest_platform_init(struct partition *p)
 			.eoi_level = route_eoi,
 		};
 
-		v->lapic = &gp->lapics[i];
+		v->lapic = &gp->vcpu[i].lapic;
 		vlapic_init(v->lapic, &env, v->apic_id, i == 0);
+		kvm_pv_vcpu_init(&gp->vcpu[i].kvm);
 	}
 	return 0;
 }
@@ -433,6 +587,7 @@ static void apply_init(struct vcpu *v)
 	spin_lock(&gp->lock);
 	v->init_pending = false;
 	vlapic_reset(v->lapic);
+	kvm_pv_vcpu_reset(&devices_of(v)->kvm);
 	spin_unlock(&gp->lock);
 	if (v->state == VCPU_RUNNING)
 		__atomic_fetch_sub(&v->part->nr_running, 1, __ATOMIC_RELAXED);
@@ -463,9 +618,25 @@ void guest_prepare_entry(struct vcpu *v)
 			vcpu_ops->request_irq_window(v, true);
 		}
 	}
+	if (vlapic_pv_eoi_allowed(v->lapic))
+		kvm_pv_eoi_sync_to_guest(&devices_of(v)->kvm);
 	deadline = vlapic_timer_deadline_tsc(v->lapic);
 	spin_unlock(&gp->lock);
+	if (kvm_pv_clear_preempted(&devices_of(v)->kvm))
+		vcpu_ops->flush_tlb(v); /* the guest asked for it (PV TLB flush) */
 	lapic_timer_arm(deadline);
+}
+
+/* Right after each exit: an EOI the guest did through PV EOI, without exiting. */
+void guest_after_exit(struct vcpu *v)
+{
+	struct guest_platform *gp = platform_of(v->part);
+
+	if (!kvm_pv_eoi_sync_from_guest(&devices_of(v)->kvm))
+		return;
+	spin_lock(&gp->lock);
+	vlapic_eoi(v->lapic);
+	spin_unlock(&gp->lock);
 }
 
 /* Guest-physical accesses to the local APIC and IOAPIC pages. */

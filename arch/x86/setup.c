@@ -17,4 +17,5 @@ void arch_early_init(struct percpu *bsp)
 	bsp->apic_id = lapic_id();
 	tsc_calibrate();
 	lapic_timer_calibrate();
+	rtc_read_wallclock(); /* before the host owns the RTC */
 }

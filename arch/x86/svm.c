@@ -228,6 +228,8 @@ static int svm_vcpu_create(struct vcpu *v)
 		vmcb->ctl.iopm_base_pa = guest_iopm;
 		vmcb->ctl.msrpm_base_pa = guest_msrpm;
 		vmcb->ctl.intercept_misc1 |= SVM_INTERCEPT_INTR | SVM_INTERCEPT_HLT;
+		/* #UD: VMCALL, Intel's hypercall instruction, is accepted too (guest.c). */
+		vmcb->ctl.intercept_exceptions = 1u << 6;
 		vmcb->ctl.vintr = SVM_VINTR_MASKING;
 	}
 	vmcb->save.dr6 = 0xffff0ff0;

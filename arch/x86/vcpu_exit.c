@@ -254,6 +254,14 @@ static enum exit_action handle_irq_window(struct vcpu *v, struct vm_exit *e)
 	return EXIT_RESUME;
 }
 
+static enum exit_action handle_exception(struct vcpu *v, struct vm_exit *e)
+{
+	if (e->vector == 6 && v->part->kind != PARTITION_HOST)
+		return guest_handle_ud(v, e);
+	partition_stop(v->part, "unexpected exception exit: vector %u", e->vector);
+	return EXIT_STOP_VCPU;
+}
+
 static enum exit_action handle_hlt(struct vcpu *v, struct vm_exit *e)
 {
 	return guest_handle_hlt(v, e);
@@ -271,6 +279,7 @@ static const exit_handler_t exit_handlers[EXIT_REASON_MAX] = {
 	[EXIT_INTR] = handle_intr,
 	[EXIT_IRQ_WINDOW] = handle_irq_window,
 	[EXIT_HLT] = handle_hlt,
+	[EXIT_EXCEPTION] = handle_exception,
 	[EXIT_HYPERCALL] = handle_hypercall,
 	[EXIT_VIRT_INSN] = handle_virt_insn,
 	[EXIT_INVD] = handle_invd,
@@ -355,6 +364,8 @@ void vcpu_loop(struct vcpu *v)
 			vcpu_ops->flush_tlb(v);
 		}
 		vcpu_ops->vcpu_run(v, &exit);
+		if (v->part->kind != PARTITION_HOST)
+			guest_after_exit(v);
 		if (vcpu_handle_exit(v, &exit) == EXIT_STOP_VCPU)
 			break;
 	}

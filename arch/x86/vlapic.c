@@ -291,6 +291,23 @@ static void do_eoi(struct vlapic *l)
 		l->env.eoi_level(l->env.ctx, (uint8_t)v);
 }
 
+void vlapic_eoi(struct vlapic *l)
+{
+	do_eoi(l);
+}
+
+/*
+ * PV EOI may be offered for the current interrupt only when the guest's EOI
+ * would change nothing but ISR: nothing waits in IRR and the in-service
+ * vector is edge-triggered (no IOAPIC to tell). Fact sheet 2.6.
+ */
+bool vlapic_pv_eoi_allowed(const struct vlapic *l)
+{
+	int v = bit_highest(l->isr);
+
+	return v >= 0 && bit_highest(l->irr) < 0 && !bit_test(l->tmr, (uint8_t)v);
+}
+
 /* ---- Timer (10.5.4) ---- */
 
 static uint32_t timer_mode(const struct vlapic *l)

@@ -56,6 +56,8 @@ struct partition {
 	struct vcpu *vcpus[KEEL_MAX_CPUS];
 	uint64_t cpu_mask; /* Keel CPU numbers (guests) */
 	bool realtime;
+	/* Guests: where console output goes (enum config_console_kind). */
+	uint32_t console;
 	/* Guest RAM: at most two ranges (below the device window, and above 4 GiB). */
 	uint32_t nr_ram;
 	struct partition_ram ram[PARTITION_RAM_RANGES];

@@ -53,6 +53,8 @@ extern uint64_t tsc_per_us;
 extern uint64_t tsc_khz;
 void tsc_calibrate(void);
 void udelay(uint64_t us);
+/* Read the machine's RTC once into the wall clock (drivers/rtc_cmos.c). */
+void rtc_read_wallclock(void);
 
 /* Local APIC (xAPIC MMIO or x2APIC MSRs, whichever the firmware left enabled). */
 /* Local APIC timer ticks per millisecond (divide by 1), calibrated against the TSC. */

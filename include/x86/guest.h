@@ -28,6 +28,8 @@ int guest_rdmsr(struct vcpu *v, uint32_t msr, uint64_t *value);
 int guest_wrmsr(struct vcpu *v, uint32_t msr, uint64_t value);
 enum exit_action guest_handle_hlt(struct vcpu *v, struct vm_exit *e);
 enum exit_action guest_handle_hypercall(struct vcpu *v, struct vm_exit *e);
+enum exit_action guest_handle_ud(struct vcpu *v, struct vm_exit *e);
+void guest_after_exit(struct vcpu *v);
 /* Before each entry: timers, pending interrupts, injection. */
 void guest_prepare_entry(struct vcpu *v);
 

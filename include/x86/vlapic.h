@@ -264,6 +264,10 @@ int vlapic_highest_deliverable(struct vlapic *l);
 void vlapic_ack(struct vlapic *l, uint8_t vector);
 /* Processor priority (SDM 10.8.3.1), e.g. for lowest-priority arbitration. */
 uint32_t vlapic_ppr(const struct vlapic *l);
+/* Retire the highest in-service vector, as a write to the EOI register would. */
+void vlapic_eoi(struct vlapic *l);
+/* Could the guest skip the EOI of its in-service vector (PV EOI)? */
+bool vlapic_pv_eoi_allowed(const struct vlapic *l);
 /* TPR (bits 7:0) for CR8 / virtual-TPR synchronization: CR8 = TPR >> 4. */
 uint32_t vlapic_get_tpr(const struct vlapic *l);
 void vlapic_set_tpr(struct vlapic *l, uint32_t tpr);

@@ -223,19 +223,18 @@ TEST(section_headers)
 
 TEST(section_errors)
 {
-	CHECK_ERROR("[foo]\n" HOST, 1, "unknown section 'foo' (expected [keel] or [host])");
-	CHECK_ERROR(HOST "[Host]\n", 3, "unknown section 'Host' (expected [keel] or [host])");
-	CHECK_ERROR("[host keel]\n", 1, "unknown section 'host keel' (expected [keel] or [host])");
+	CHECK_ERROR("[foo]\n" HOST, 1,
+		    "unknown section 'foo' (expected [keel], [host] or [partition NAME])");
+	CHECK_ERROR(HOST "[Host]\n", 3,
+		    "unknown section 'Host' (expected [keel], [host] or [partition NAME])");
+	CHECK_ERROR("[host keel]\n", 1,
+		    "unknown section 'host keel' (expected [keel], [host] or [partition NAME])");
 	CHECK_ERROR("[partitions]\n", 1,
-		    "unknown section 'partitions' (expected [keel] or [host])");
-	CHECK_ERROR(HOST "[partition linux2]\nkernel = k\n", 3,
-		    "partitions are not supported yet (expected [keel] or [host])");
-	CHECK_ERROR("[partition]\n", 1,
-		    "partitions are not supported yet (expected [keel] or [host])");
-	CHECK_ERROR("[ partition\tx ]\n", 1,
-		    "partitions are not supported yet (expected [keel] or [host])");
-	CHECK_ERROR("[]\n", 1, "empty section name (expected [keel] or [host])");
-	CHECK_ERROR("[  ]\n", 1, "empty section name (expected [keel] or [host])");
+		    "unknown section 'partitions' (expected [keel], [host] or [partition NAME])");
+	CHECK_ERROR("[partition]\n", 1, "missing partition name (expected [partition NAME])");
+	CHECK_ERROR("[]\n", 1, "empty section name (expected [keel], [host] or [partition NAME])");
+	CHECK_ERROR("[  ]\n", 1,
+		    "empty section name (expected [keel], [host] or [partition NAME])");
 	CHECK_ERROR("[host\nkernel = k\n", 1, "expected ']' to close section header '[host'");
 	CHECK_ERROR("[host # ]\n", 1, "expected ']' to close section header '[host'");
 	CHECK_ERROR("[\n", 1, "expected ']' to close section header '['");
@@ -260,9 +259,11 @@ TEST(line_syntax_errors)
 	CHECK_ERROR("[host]\n\"kernel\" = vmlinuz\n", 2,
 		    "invalid key '\"kernel\"' (expected letters, digits, '_' and '-', then '=')");
 	CHECK_ERROR("kernel = vmlinuz\n" HOST, 1,
-		    "key 'kernel' is outside any section (expected [keel] or [host] first)");
+		    "key 'kernel' is outside any section (expected [keel], [host] or [partition "
+		    "NAME] first)");
 	CHECK_ERROR("# comment\n\nbaud = 9600\n", 3,
-		    "key 'baud' is outside any section (expected [keel] or [host] first)");
+		    "key 'baud' is outside any section (expected [keel], [host] or [partition "
+		    "NAME] first)");
 }
 
 TEST(unknown_and_duplicate_keys)
@@ -270,7 +271,15 @@ TEST(unknown_and_duplicate_keys)
 	CHECK_ERROR("[keel]\nfoo = 1\n", 2,
 		    "unknown key 'foo' in [keel] (expected console or baud)");
 	CHECK_ERROR(HOST "memory = 1G\n", 3,
-		    "unknown key 'memory' in [host] (expected kernel, initrd or cmdline)");
+		    "unknown key 'memory' in [host] (the host gets the CPUs and memory that "
+		    "partitions leave)");
+	CHECK_ERROR(HOST "cpus = 2\n", 3,
+		    "unknown key 'cpus' in [host] (the host gets the CPUs and memory that "
+		    "partitions leave)");
+	CHECK_ERROR(HOST "image = x\n", 3,
+		    "unknown key 'image' in [host] ('image' belongs in [partition NAME])");
+	CHECK_ERROR("[keel]\nrealtime = yes\n", 2,
+		    "unknown key 'realtime' in [keel] ('realtime' belongs in [partition NAME])");
 	CHECK_ERROR(HOST "Kernel = k\n", 3,
 		    "unknown key 'Kernel' in [host] (expected kernel, initrd or cmdline)");
 	CHECK_ERROR("[keel]\nkernel = vmlinuz\n", 2,
@@ -541,6 +550,818 @@ TEST(format_error)
 	CHECK_STR(buf, "keel.cfg:3: expected 'key = value', got 'foo'");
 }
 
+/* A minimal valid partition, to which tests add keys. */
+#define PART(name) "[partition " name "]\ncpus = 1\nmemory = 16M\nkernel = bzImage\n"
+
+TEST(partitions_full)
+{
+	CHECK_OK("[host]\n"				  /* 1 */
+		 "kernel = vmlinuz\n"			  /* 2 */
+		 "\n"					  /* 3 */
+		 "[partition linux1]\n"			  /* 4 */
+		 "cpus = 2\n"				  /* 5 */
+		 "memory = 256M\n"			  /* 6 */
+		 "kernel = guest/bzImage\n"		  /* 7 */
+		 "initrd = guest/initrd.img\n"		  /* 8 */
+		 "cmdline = console=ttyS0 quiet\n"	  /* 9 */
+		 "realtime = yes\n"			  /* 10 */
+		 "\n"					  /* 11 */
+		 "[partition boot-test_2]  # a payload\n" /* 12 */
+		 "kind = raw\n"				  /* 13 */
+		 "cpus = 1,3-5\n"			  /* 14 */
+		 "memory = 1M\n"			  /* 15 */
+		 "image = payload.bin\n"		  /* 16 */
+		 "load_address = 0x10000\n"		  /* 17 */
+		 "console = debug\n");			  /* 18 */
+	CHECK_STR(cfg.host.kernel.path, "vmlinuz");
+	CHECK_EQ(cfg.nr_partitions, 2);
+
+	CHECK_STR(cfg.partitions[0].name, "linux1");
+	CHECK_EQ(cfg.partitions[0].line, 4);
+	CHECK_EQ(cfg.partitions[0].kind, CONFIG_PARTITION_LINUX);
+	CHECK_EQ(cfg.partitions[0].nr_cpus, 2);
+	CHECK_EQ(cfg.partitions[0].cpu_mask, 0);
+	CHECK_EQ(cfg.partitions[0].cpus_line, 5);
+	CHECK_EQ(cfg.partitions[0].memory, 256 << 20);
+	CHECK_EQ(cfg.partitions[0].memory_line, 6);
+	CHECK_STR(cfg.partitions[0].kernel.path, "guest/bzImage");
+	CHECK_EQ(cfg.partitions[0].kernel.line, 7);
+	CHECK_STR(cfg.partitions[0].initrd.path, "guest/initrd.img");
+	CHECK_EQ(cfg.partitions[0].initrd.line, 8);
+	CHECK_STR(cfg.partitions[0].cmdline, "console=ttyS0 quiet");
+	CHECK_STR(cfg.partitions[0].image.path, "");
+	CHECK_EQ(cfg.partitions[0].image.line, 0);
+	CHECK_EQ(cfg.partitions[0].console, CONFIG_CONSOLE_SERIAL);
+	CHECK(cfg.partitions[0].realtime);
+
+	CHECK_STR(cfg.partitions[1].name, "boot-test_2");
+	CHECK_EQ(cfg.partitions[1].line, 12);
+	CHECK_EQ(cfg.partitions[1].kind, CONFIG_PARTITION_RAW);
+	CHECK_EQ(cfg.partitions[1].nr_cpus, 4);
+	CHECK_EQ(cfg.partitions[1].cpu_mask, 0x3a);
+	CHECK_EQ(cfg.partitions[1].cpus_line, 14);
+	CHECK_EQ(cfg.partitions[1].memory, 1 << 20);
+	CHECK_EQ(cfg.partitions[1].memory_line, 15);
+	CHECK_STR(cfg.partitions[1].image.path, "payload.bin");
+	CHECK_EQ(cfg.partitions[1].image.line, 16);
+	CHECK_EQ(cfg.partitions[1].load_address, 0x10000);
+	CHECK_EQ(cfg.partitions[1].console, CONFIG_CONSOLE_DEBUG);
+	CHECK(!cfg.partitions[1].realtime);
+	CHECK_STR(cfg.partitions[1].kernel.path, "");
+	CHECK_STR(cfg.partitions[1].cmdline, "");
+}
+
+TEST(partition_defaults)
+{
+	CHECK_OK(PART("a") HOST);
+	CHECK_EQ(cfg.nr_partitions, 1);
+	CHECK_EQ(cfg.partitions[0].kind, CONFIG_PARTITION_LINUX);
+	CHECK_EQ(cfg.partitions[0].console, CONFIG_CONSOLE_SERIAL);
+	CHECK(!cfg.partitions[0].realtime);
+	CHECK_EQ(cfg.partitions[0].load_address, 0x7c00);
+	CHECK_STR(cfg.partitions[0].initrd.path, "");
+	CHECK_EQ(cfg.partitions[0].initrd.line, 0);
+	CHECK_STR(cfg.partitions[0].cmdline, "");
+	/* The host's keys are untouched by a partition's. */
+	CHECK_STR(cfg.host.kernel.path, "vmlinuz");
+	CHECK_EQ(cfg.host.kernel.line, 6);
+
+	CHECK_OK("[partition r]\nkind = raw\ncpus = 1\nmemory = 1M\nimage = x\n" HOST);
+	CHECK_EQ(cfg.partitions[0].load_address, 0x7c00);
+	CHECK_EQ(cfg.partitions[0].console, CONFIG_CONSOLE_SERIAL);
+
+	/* A config without partitions has none, even after one with. */
+	CHECK_OK(HOST);
+	CHECK_EQ(cfg.nr_partitions, 0);
+	CHECK_STR(cfg.partitions[0].name, "");
+	CHECK_EQ(cfg.partitions[0].cpus_line, 0);
+}
+
+TEST(partition_headers)
+{
+	char text[1024], want[1024];
+
+	CHECK_OK("[ partition\tx ]  # tabs and spaces\ncpus = 1\nmemory = 1M\nkernel = k\n" HOST);
+	CHECK_STR(cfg.partitions[0].name, "x");
+	CHECK_OK(PART("0123456789abcdefghijklmnopqrstu") HOST);
+	CHECK_STR(cfg.partitions[0].name, "0123456789abcdefghijklmnopqrstu");
+	CHECK_OK(PART("-_-") HOST);
+
+	CHECK_ERROR(HOST "[partition]\n", 3, "missing partition name (expected [partition NAME])");
+	CHECK_ERROR(HOST "[partition   ]\n", 3,
+		    "missing partition name (expected [partition NAME])");
+	CHECK_ERROR(HOST "[partition Rt0]\n", 3,
+		    "invalid partition name 'Rt0' "
+		    "(expected 1 to 31 characters: a-z, 0-9, '_' or '-')");
+	CHECK_ERROR(HOST "[partition rt 0]\n", 3,
+		    "invalid partition name 'rt 0' "
+		    "(expected 1 to 31 characters: a-z, 0-9, '_' or '-')");
+	CHECK_ERROR(HOST "[partition a.b]\n", 3,
+		    "invalid partition name 'a.b' "
+		    "(expected 1 to 31 characters: a-z, 0-9, '_' or '-')");
+	CHECK_ERROR(HOST "[partition \"a\"]\n", 3,
+		    "invalid partition name '\"a\"' "
+		    "(expected 1 to 31 characters: a-z, 0-9, '_' or '-')");
+	CHECK_ERROR(HOST "[partition 0123456789abcdefghijklmnopqrstuv]\n", 3,
+		    "partition name '0123456789abcdefghijklmnopqrstuv' is too long "
+		    "(32 characters, at most 31)");
+	CHECK_ERROR(HOST "[partition host]\n", 3,
+		    "partition name 'host' is reserved (choose another name)");
+	CHECK_ERROR(HOST "[partition keel]\n", 3,
+		    "partition name 'keel' is reserved (choose another name)");
+	CHECK_ERROR("[partitionx]\n", 1,
+		    "unknown section 'partitionx' (expected [keel], [host] or [partition NAME])");
+	/* [partition] alone is no way to name the section either. */
+	CHECK_ERROR("[partition a]\n[partition a]\n", 1,
+		    "[partition a] has no 'cpus = ...' "
+		    "(expected a count such as 2, or CPUs such as 2-3)");
+	CHECK_ERROR(PART("a") "\n" PART("b") "# c\n" PART("a") HOST, 11,
+		    "duplicate partition 'a' (first defined on line 1)");
+
+	/* Eight partitions fit, the ninth does not. */
+	text[0] = '\0';
+	for (int i = 0; i < 8; i++) {
+		char one[64];
+
+		snprintf(one, sizeof(one), "[partition p%d]\ncpus = 1\nmemory = 1M\nkernel = k\n",
+			 i);
+		strcat(text, one);
+	}
+	strcpy(want, text);
+	strcat(text, HOST);
+	CHECK_OK(text);
+	CHECK_EQ(cfg.nr_partitions, 8);
+	CHECK_STR(cfg.partitions[7].name, "p7");
+	CHECK_EQ(cfg.partitions[7].line, 29);
+	strcat(want, "[partition p8]\n");
+	CHECK_ERROR(want, 33, "too many partitions (at most 8)");
+}
+
+/* text = HOST then a partition "p" (line 3) with cpus = value on line 4. */
+static int parse_cpus(const char *value)
+{
+	char text[512];
+
+	snprintf(text, sizeof(text), HOST "[partition p]\ncpus = %s\nmemory = 1M\nkernel = k\n",
+		 value);
+	return parse(text);
+}
+
+#define CHECK_CPUS(value, want_nr, want_mask)                                                      \
+	do {                                                                                       \
+		int _ret = parse_cpus(value);                                                      \
+		CHECK_EQ(_ret, 0);                                                                 \
+		if (_ret)                                                                          \
+			printf("    cpus = %s: line %d: %s\n", value, err.line, err.msg);          \
+		CHECK_EQ(cfg.partitions[0].nr_cpus, want_nr);                                      \
+		CHECK_EQ(cfg.partitions[0].cpu_mask, want_mask);                                   \
+		CHECK_EQ(cfg.partitions[0].cpus_line, 4);                                          \
+	} while (0)
+
+#define CHECK_CPUS_ERROR(value, want_msg)                                                          \
+	do {                                                                                       \
+		CHECK_EQ(parse_cpus(value), -EINVAL);                                              \
+		CHECK_EQ(err.line, 4);                                                             \
+		CHECK_STR(err.msg, want_msg);                                                      \
+	} while (0)
+
+TEST(cpus_counts)
+{
+	CHECK_CPUS("1", 1, 0);
+	CHECK_CPUS("2", 2, 0);
+	CHECK_CPUS("02", 2, 0);
+	CHECK_CPUS("63", 63, 0);
+	CHECK_CPUS("\" 2 \"", 2, 0);
+	CHECK_CPUS("2   # two", 2, 0);
+
+	CHECK_CPUS_ERROR("0", "cpus = 0 gives the partition no CPU (expected at least 1)");
+	CHECK_CPUS_ERROR("00", "cpus = 00 gives the partition no CPU (expected at least 1)");
+	CHECK_CPUS_ERROR("64", "cpus = 64 is too many (a partition can have at most 63 CPUs)");
+	CHECK_CPUS_ERROR("99999999999999999999999", "cpus = 99999999999999999999999 is too many "
+						    "(a partition can have at most 63 CPUs)");
+}
+
+TEST(cpus_lists)
+{
+	CHECK_CPUS("2,3", 2, 0xc);
+	CHECK_CPUS("2-3", 2, 0xc);
+	CHECK_CPUS("1,3-5", 4, 0x3a);
+	CHECK_CPUS("3-5,1", 4, 0x3a);
+	CHECK_CPUS(" 1 , 3 - 5 ", 4, 0x3a);
+	CHECK_CPUS("1,\t3-5", 4, 0x3a);
+	CHECK_CPUS("\"1, 3-5\"", 4, 0x3a);
+	CHECK_CPUS("3-3", 1, 0x8);
+	CHECK_CPUS("63-63", 1, 1ull << 63);
+	CHECK_CPUS("1-63", 63, ~1ull);
+	CHECK_CPUS("01-02", 2, 0x6);
+	CHECK_CPUS("7,5,3", 3, 0xa8);
+}
+
+TEST(cpus_list_errors)
+{
+	static const char any[] = "expected a count such as 2, or CPUs such as 2-3 or 1,3-5";
+	static const char range[] = "a range needs a first and a last CPU, such as 2-3";
+	char want[256];
+	char *longv;
+
+#define CHECK_CPUS_SYNTAX(value, why)                                                              \
+	do {                                                                                       \
+		snprintf(want, sizeof(want), "invalid cpus '%s' (%s)", value, why);                \
+		CHECK_CPUS_ERROR(value, want);                                                     \
+	} while (0)
+
+	CHECK_CPUS_SYNTAX("", any);
+	CHECK_CPUS_SYNTAX("two", any);
+	CHECK_CPUS_SYNTAX("2x", any);
+	CHECK_CPUS_SYNTAX("1,a", any);
+	CHECK_CPUS_SYNTAX("0x2", any);
+	CHECK_CPUS_SYNTAX("1;2", any);
+	CHECK_CPUS_SYNTAX("+2", any);
+	CHECK_CPUS_SYNTAX("2-", range);
+	CHECK_CPUS_SYNTAX("2 -", range);
+	CHECK_CPUS_SYNTAX("-3", range);
+	CHECK_CPUS_SYNTAX("-", range);
+	CHECK_CPUS_SYNTAX("1,-3", range);
+	CHECK_CPUS_SYNTAX("2-x", range);
+	CHECK_CPUS_SYNTAX("2--3", range);
+	CHECK_CPUS_SYNTAX("1,,2", "empty entry in the list");
+	CHECK_CPUS_SYNTAX("1,", "empty entry in the list");
+	CHECK_CPUS_SYNTAX(",1", "empty entry in the list");
+	CHECK_CPUS_SYNTAX("1, ,2", "empty entry in the list");
+	CHECK_CPUS_SYNTAX(",", "empty entry in the list");
+	CHECK_CPUS_SYNTAX("1 2", "expected ',' between CPUs");
+	CHECK_CPUS_SYNTAX("1-2 3", "expected ',' between CPUs");
+	CHECK_CPUS_SYNTAX("1-2-3", any);
+
+	CHECK_CPUS_ERROR("3-2", "CPU range 3-2 is backwards (write 2-3)");
+	CHECK_CPUS_ERROR("1,5 - 4", "CPU range 5-4 is backwards (write 4-5)");
+	CHECK_CPUS_ERROR("0-2", "CPU 0 cannot be given to a partition "
+				"(it is Keel's boot CPU and runs the host; use CPUs 1 and up)");
+	CHECK_CPUS_ERROR("1,0", "CPU 0 cannot be given to a partition "
+				"(it is Keel's boot CPU and runs the host; use CPUs 1 and up)");
+	CHECK_CPUS_ERROR("3-0", "CPU 0 cannot be given to a partition "
+				"(it is Keel's boot CPU and runs the host; use CPUs 1 and up)");
+	CHECK_CPUS_ERROR("0-0", "CPU 0 cannot be given to a partition "
+				"(it is Keel's boot CPU and runs the host; use CPUs 1 and up)");
+	CHECK_CPUS_ERROR("1-64", "CPU 64 is out of range (partitions can use CPUs 1 to 63)");
+	CHECK_CPUS_ERROR("64,1", "CPU 64 is out of range (partitions can use CPUs 1 to 63)");
+	CHECK_CPUS_ERROR("1,99999999999999999999999", "CPU 99999999999999999999999 is out of range "
+						      "(partitions can use CPUs 1 to 63)");
+	CHECK_CPUS_ERROR("1,1", "CPU 1 is listed twice in cpus");
+	CHECK_CPUS_ERROR("1-3,2", "CPU 2 is listed twice in cpus");
+	CHECK_CPUS_ERROR("4,2-5", "CPU 4 is listed twice in cpus");
+
+	/* Longer than any sensible list. */
+	longv = repeat('1', 300);
+	longv[1] = ',';
+	snprintf(want, sizeof(want), "invalid cpus '%.40s...' (too long)", longv);
+	CHECK_CPUS_ERROR(longv, want);
+	free(longv);
+#undef CHECK_CPUS_SYNTAX
+}
+
+TEST(cpus_overlap)
+{
+	CHECK_OK(HOST "[partition a]\ncpus = 1-2\nmemory = 1M\nkernel = k\n"
+		      "[partition b]\ncpus = 3,4\nmemory = 1M\nkernel = k\n"
+		      "[partition c]\ncpus = 5\nmemory = 1M\nkernel = k\n");
+	CHECK_EQ(cfg.partitions[0].cpu_mask, 0x6);
+	CHECK_EQ(cfg.partitions[1].cpu_mask, 0x18);
+	CHECK_EQ(cfg.partitions[2].cpu_mask, 0);
+	CHECK_EQ(cfg.partitions[2].nr_cpus, 5);
+
+	CHECK_ERROR(HOST "[partition a]\n\ncpus = 1-3\nmemory = 1M\nkernel = k\n"
+			 "[partition b]\ncpus = 4\nmemory = 1M\nkernel = k\n"
+			 "[partition c]\ncpus = 5,6,2-3\nmemory = 1M\nkernel = k\n",
+		    13, "CPU 2 is already given to [partition a] (cpus on line 5)");
+	CHECK_ERROR(HOST "[partition a]\ncpus = 7-9\nmemory = 1M\nkernel = k\n"
+			 "[partition b]\ncpus = 1-6\nmemory = 1M\nkernel = k\n"
+			 "[partition c]\ncpus = 6-7\nmemory = 1M\nkernel = k\n",
+		    12, "CPU 7 is already given to [partition a] (cpus on line 4)");
+}
+
+/* text = HOST then a partition "p" (line 3) with memory = value on line 5. */
+static int parse_memory(const char *value)
+{
+	char text[512];
+
+	snprintf(text, sizeof(text), HOST "[partition p]\ncpus = 1\nmemory = %s\nkernel = k\n",
+		 value);
+	return parse(text);
+}
+
+TEST(memory_values)
+{
+	static const struct {
+		const char *value;
+		uint64_t bytes;
+	} cases[] = {
+		{ "256M", 256ull << 20 },
+		{ "1G", 1ull << 30 },
+		{ "1M", 1ull << 20 },
+		{ "1024K", 1ull << 20 },
+		{ "1028K", 1028ull << 10 },
+		{ "1536M", 1536ull << 20 },
+		{ "1T", 1ull << 40 },
+		{ "1024G", 1ull << 40 },
+		{ "256 M", 256ull << 20 },
+		{ "2GiB", 2ull << 30 },
+		{ "512MiB", 512ull << 20 },
+		{ "4096KiB", 4ull << 20 },
+		{ "1TiB", 1ull << 40 },
+		{ "0256M", 256ull << 20 },
+		{ "\"64M\"", 64ull << 20 },
+		{ "\" 64M \"", 64ull << 20 },
+		{ "64M # comment", 64ull << 20 },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int ret = parse_memory(cases[i].value);
+
+		CHECK_EQ(ret, 0);
+		if (ret)
+			printf("    memory = %s: %s\n", cases[i].value, err.msg);
+		CHECK_EQ(cfg.partitions[0].memory, cases[i].bytes);
+		CHECK_EQ(cfg.partitions[0].memory_line, 5);
+	}
+}
+
+TEST(memory_errors)
+{
+	static const struct {
+		const char *value, *msg;
+	} cases[] = {
+		{ "", "invalid memory '' (expected a size such as 256M or 2G)" },
+		{ "M", "invalid memory 'M' (expected a size such as 256M or 2G)" },
+		{ "lots", "invalid memory 'lots' (expected a size such as 256M or 2G)" },
+		{ "-1G", "invalid memory '-1G' (expected a size such as 256M or 2G)" },
+		{ "1.G", "invalid memory '1.G' (expected a size such as 256M or 2G)" },
+		{ "1,5G", "invalid memory '1,5G' (expected a size such as 256M or 2G)" },
+		{ "268435456",
+		  "invalid memory '268435456' (a size needs a unit: K, M, G or T, such as 256M)" },
+		{ "256m", "invalid memory '256m' (expected a unit K, M, G or T, such as 256M)" },
+		{ "256MB", "invalid memory '256MB' (expected a unit K, M, G or T, such as 256M)" },
+		{ "256 M B",
+		  "invalid memory '256 M B' (expected a unit K, M, G or T, such as 256M)" },
+		{ "256Mi", "invalid memory '256Mi' (expected a unit K, M, G or T, such as 256M)" },
+		{ "0x100M",
+		  "invalid memory '0x100M' (expected a unit K, M, G or T, such as 256M)" },
+		{ "1.5G", "invalid memory '1.5G' (expected a whole number: use a smaller unit, "
+			  "such as 1536M for 1.5G)" },
+		{ "2T", "memory '2T' is too large (at most 1T)" },
+		{ "1025G", "memory '1025G' is too large (at most 1T)" },
+		{ "99999999999999999999G",
+		  "memory '99999999999999999999G' is too large (at most 1T)" },
+		{ "18014398509481984K", "memory '18014398509481984K' is too large (at most 1T)" },
+		{ "512K", "memory '512K' is too small (at least 1M)" },
+		{ "0M", "memory '0M' is too small (at least 1M)" },
+		{ "1026K", "memory '1026K' is not a multiple of 4K (the page size)" },
+		{ "\"1026 KiB\"", "memory '1026 KiB' is not a multiple of 4K (the page size)" },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		CHECK_EQ(parse_memory(cases[i].value), -EINVAL);
+		CHECK_EQ(err.line, 5);
+		CHECK_STR(err.msg, cases[i].msg);
+	}
+}
+
+TEST(parse_size)
+{
+	uint64_t v = 0;
+
+	CHECK_EQ(config_parse_size("2G", 2, &v), 0);
+	CHECK_EQ(v, 2ull << 30);
+	CHECK_EQ(config_parse_size(" 512 MiB ", 9, &v), 0);
+	CHECK_EQ(v, 512ull << 20);
+	CHECK_EQ(config_parse_size("3KXYZ", 2, &v), 0);
+	CHECK_EQ(v, 3ull << 10);
+	/* No range check: 16T is a machine, not a partition. */
+	CHECK_EQ(config_parse_size("16T", 3, &v), 0);
+	CHECK_EQ(v, 16ull << 40);
+	CHECK_EQ(config_parse_size("0K", 2, &v), 0);
+	CHECK_EQ(v, 0);
+	v = 7;
+	CHECK_EQ(config_parse_size("", 0, &v), -EINVAL);
+	CHECK_EQ(config_parse_size("2", 1, &v), -EINVAL);
+	CHECK_EQ(config_parse_size("2g", 2, &v), -EINVAL);
+	CHECK_EQ(config_parse_size("1.5G", 4, &v), -EINVAL);
+	CHECK_EQ(config_parse_size("16777216T", 9, &v), -ERANGE);
+	CHECK_EQ(config_parse_size("99999999999999999999K", 21, &v), -ERANGE);
+	CHECK_EQ(v, 7);
+}
+
+TEST(partition_keywords)
+{
+	static const struct {
+		const char *key, *value;
+		int want;
+	} good[] = {
+		{ "console", "serial", CONFIG_CONSOLE_SERIAL },
+		{ "console", "debug", CONFIG_CONSOLE_DEBUG },
+		{ "console", "none", CONFIG_CONSOLE_NONE },
+		{ "console", "\"debug\"", CONFIG_CONSOLE_DEBUG },
+		{ "realtime", "yes", 1 },
+		{ "realtime", "no", 0 },
+		{ "realtime", "true", 1 },
+		{ "realtime", "false", 0 },
+		{ "realtime", "1", 1 },
+		{ "realtime", "0", 0 },
+		{ "kind", "linux", CONFIG_PARTITION_LINUX },
+	};
+	static const struct {
+		const char *key, *value, *msg;
+	} bad[] = {
+		{ "console", "com1", "invalid console 'com1' (expected serial, debug or none)" },
+		{ "console", "Serial",
+		  "invalid console 'Serial' (expected serial, debug or none)" },
+		{ "console", "", "invalid console '' (expected serial, debug or none)" },
+		{ "console", "serialserial",
+		  "invalid console 'serialserial' (expected serial, debug or none)" },
+		{ "realtime", "on", "invalid realtime 'on' (expected yes or no)" },
+		{ "realtime", "YES", "invalid realtime 'YES' (expected yes or no)" },
+		{ "realtime", "", "invalid realtime '' (expected yes or no)" },
+		{ "realtime", "2", "invalid realtime '2' (expected yes or no)" },
+		{ "kind", "windows", "invalid kind 'windows' (expected linux or raw)" },
+		{ "kind", "Linux", "invalid kind 'Linux' (expected linux or raw)" },
+		{ "kind", "", "invalid kind '' (expected linux or raw)" },
+	};
+	char text[256];
+
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		const struct config_partition *p = &cfg.partitions[0];
+
+		snprintf(text, sizeof(text), HOST PART("p") "%s = %s\n", good[i].key,
+			 good[i].value);
+		CHECK_OK(text);
+		if (strcmp(good[i].key, "console") == 0)
+			CHECK_EQ(p->console, good[i].want);
+		else if (strcmp(good[i].key, "realtime") == 0)
+			CHECK_EQ(p->realtime, good[i].want);
+		else
+			CHECK_EQ(p->kind, good[i].want);
+	}
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(text, sizeof(text), HOST PART("p") "%s = %s\n", bad[i].key, bad[i].value);
+		CHECK_ERROR(text, 7, bad[i].msg);
+	}
+}
+
+TEST(load_address)
+{
+	static const struct {
+		const char *value;
+		uint64_t addr;
+	} good[] = {
+		{ "0x7c00", 0x7c00 },	{ "31744", 0x7c00 },	{ "0", 0 },
+		{ "0x10000", 0x10000 }, { "0xFFFFF", 0xfffff }, { "\"0x8000\"", 0x8000 },
+	};
+	static const struct {
+		const char *value, *msg;
+	} bad[] = {
+		{ "0x100000", "load_address '0x100000' is too high "
+			      "(a raw image starts in real mode: at most 0xfffff)" },
+		{ "0xffffffffffffffff", "load_address '0xffffffffffffffff' is too high "
+					"(a raw image starts in real mode: at most 0xfffff)" },
+		{ "", "invalid load_address '' (expected an address such as 0x7c00)" },
+		{ "7c00", "invalid load_address '7c00' (expected an address such as 0x7c00)" },
+		{ "0x", "invalid load_address '0x' (expected an address such as 0x7c00)" },
+		{ "0x10000000000000000", "invalid load_address '0x10000000000000000' (expected an "
+					 "address such as 0x7c00)" },
+		{ "0000:7c00",
+		  "invalid load_address '0000:7c00' (expected an address such as 0x7c00)" },
+	};
+	char text[256];
+
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		snprintf(text, sizeof(text),
+			 HOST "[partition r]\nkind = raw\ncpus = 1\nmemory = 1M\nimage = x\n"
+			      "load_address = %s\n",
+			 good[i].value);
+		CHECK_OK(text);
+		CHECK_EQ(cfg.partitions[0].load_address, good[i].addr);
+	}
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(text, sizeof(text),
+			 HOST "[partition r]\nkind = raw\ncpus = 1\nmemory = 1M\nimage = x\n"
+			      "load_address = %s\n",
+			 bad[i].value);
+		CHECK_ERROR(text, 8, bad[i].msg);
+	}
+}
+
+TEST(raw_entry)
+{
+	uint16_t cs = 1, ip = 1;
+
+	config_raw_entry(0x7c00, &cs, &ip);
+	CHECK_EQ(cs, 0);
+	CHECK_EQ(ip, 0x7c00);
+	config_raw_entry(0xffff, &cs, &ip);
+	CHECK_EQ(cs, 0);
+	CHECK_EQ(ip, 0xffff);
+	config_raw_entry(0x10000, &cs, &ip);
+	CHECK_EQ(cs, 0x1000);
+	CHECK_EQ(ip, 0);
+	config_raw_entry(0x9abcd, &cs, &ip);
+	CHECK_EQ(cs, 0x9abc);
+	CHECK_EQ(ip, 0xd);
+	config_raw_entry(0xfffff, &cs, &ip);
+	CHECK_EQ(cs, 0xffff);
+	CHECK_EQ(ip, 0xf);
+}
+
+TEST(keys_of_the_other_kind)
+{
+	/* kind may come after the keys it allows. */
+	CHECK_OK(HOST "[partition r]\nimage = x\nload_address = 0x8000\ncpus = 1\nmemory = 1M\n"
+		      "kind = raw\n");
+	CHECK_EQ(cfg.partitions[0].kind, CONFIG_PARTITION_RAW);
+	CHECK_OK(HOST "[partition l]\ncpus = 1\nmemory = 1M\nkernel = k\nkind = linux\n");
+
+	CHECK_ERROR(HOST "[partition r]\ncpus = 1\nmemory = 1M\nimage = x\n", 6,
+		    "'image' is not valid in a linux partition, the default kind "
+		    "(add 'kind = raw' for a raw image)");
+	CHECK_ERROR(HOST PART("l") "load_address = 0x8000\n", 7,
+		    "'load_address' is not valid in a linux partition, the default kind "
+		    "(add 'kind = raw' for a raw image)");
+	CHECK_ERROR(HOST PART("l") "kind = linux\nimage = x\n", 8,
+		    "'image' is not valid in a linux partition (it is for kind = raw)");
+	CHECK_ERROR(HOST "[partition r]\nkind = raw\ncpus = 1\nmemory = 1M\nimage = x\n"
+			 "cmdline = quiet\n",
+		    8, "'cmdline' is not valid in a raw partition (it is for kind = linux)");
+	/* The first such key in the file is reported, wherever kind is. */
+	CHECK_ERROR(HOST "[partition r]\ncpus = 1\nmemory = 1M\nimage = x\ninitrd = i\n"
+			 "kernel = k\nkind = raw\n",
+		    7, "'initrd' is not valid in a raw partition (it is for kind = linux)");
+	/* ... and it wins over a missing key. */
+	CHECK_ERROR(HOST "[partition r]\nkind = raw\nkernel = k\n", 5,
+		    "'kernel' is not valid in a raw partition (it is for kind = linux)");
+}
+
+TEST(missing_partition_keys)
+{
+	CHECK_ERROR(HOST "\n[partition a]\nmemory = 1M\nkernel = k\n", 4,
+		    "[partition a] has no 'cpus = ...' "
+		    "(expected a count such as 2, or CPUs such as 2-3)");
+	CHECK_ERROR(HOST "[partition a]\ncpus = 1\nkernel = k\n[keel]\n", 3,
+		    "[partition a] has no 'memory = ...' (expected a size such as 256M)");
+	CHECK_ERROR(HOST "[partition a]\ncpus = 1\nmemory = 1M\ninitrd = i\n", 3,
+		    "[partition a] has no 'kernel = ...' (a linux partition needs a kernel)");
+	CHECK_ERROR(HOST "[partition a]\nkind = raw\ncpus = 1\nmemory = 1M\n# no image\n", 3,
+		    "[partition a] has no 'image = ...' (a raw partition needs an image)");
+	/* The section ends at the next header, however bad. */
+	CHECK_ERROR(HOST "[partition a]\ncpus = 1\nmemory = 1M\n[bogus\n", 3,
+		    "[partition a] has no 'kernel = ...' (a linux partition needs a kernel)");
+	/* A partition's error comes before the host's missing kernel. */
+	CHECK_ERROR("[partition a]\ncpus = 1\n", 1,
+		    "[partition a] has no 'memory = ...' (expected a size such as 256M)");
+	CHECK_ERROR(PART("a"), 0,
+		    "no [host] section: the host partition needs at least 'kernel = ...'");
+	/* An error inside the section wins over what the section lacks. */
+	CHECK_ERROR(HOST "[partition a]\nfoo = 1\n", 4,
+		    "unknown key 'foo' in [partition a] (expected cpus, memory, kind, kernel, "
+		    "initrd, cmdline, image, load_address, console or realtime)");
+}
+
+TEST(partition_keys)
+{
+	CHECK_ERROR(HOST PART("a") "cpus = 2\n", 7, "duplicate key 'cpus' (first set on line 4)");
+	CHECK_ERROR(HOST PART("a") "\nkernel = k2\n", 8,
+		    "duplicate key 'kernel' (first set on line 6)");
+	/* Each partition has its own keys, apart from the host's. */
+	CHECK_OK("[host]\nkernel = k\ncmdline = a\n" PART("a") "cmdline = b\n" PART(
+		"b") "cmdline = c\n");
+	CHECK_STR(cfg.host.cmdline, "a");
+	CHECK_STR(cfg.partitions[0].cmdline, "b");
+	CHECK_STR(cfg.partitions[1].cmdline, "c");
+	CHECK_STR(cfg.partitions[1].kernel.path, "bzImage");
+	CHECK_EQ(cfg.partitions[1].kernel.line, 12);
+
+	CHECK_ERROR(HOST PART("a") "baud = 9600\n", 7,
+		    "unknown key 'baud' in [partition a] ('baud' belongs in [keel])");
+	CHECK_ERROR(HOST PART("rt-0") "Cpus = 1\n", 7,
+		    "unknown key 'Cpus' in [partition rt-0] (expected cpus, memory, kind, kernel, "
+		    "initrd, cmdline, image, load_address, console or realtime)");
+	CHECK_ERROR(HOST "[partition a]\nkernel =\n", 4,
+		    "empty path for 'kernel' (expected a file name)");
+	CHECK_ERROR(HOST "[partition a]\nimage = \"a\\tb\"\n", 4,
+		    "path for 'image' contains a tab or newline");
+	CHECK_ERROR(HOST "[partition a]\ninitrd = \"\"\n", 4,
+		    "empty path for 'initrd' (expected a file name)");
+}
+
+TEST(partition_length_limits)
+{
+	char *path = repeat('p', CONFIG_PATH_MAX);
+	char *cmd = repeat('c', CONFIG_CMDLINE_MAX);
+	char *text = malloc(CONFIG_CMDLINE_MAX * 2);
+
+	snprintf(text, CONFIG_CMDLINE_MAX * 2,
+		 HOST "[partition r]\nkind = raw\ncpus = 1\nmemory = 1M\nimage = %s\n", path);
+	CHECK_ERROR(text, 7, "path for 'image' is too long (128 bytes, at most 127)");
+	snprintf(text, CONFIG_CMDLINE_MAX * 2, HOST PART("a") "cmdline = %s\n", cmd);
+	CHECK_ERROR(text, 7, "cmdline is too long (1024 bytes, at most 1023)");
+	cmd[CONFIG_CMDLINE_MAX - 1] = '\0';
+	snprintf(text, CONFIG_CMDLINE_MAX * 2, HOST PART("a") "cmdline = %s\n", cmd);
+	CHECK_OK(text);
+	CHECK_STR(cfg.partitions[0].cmdline, cmd);
+	CHECK_STR(cfg.host.cmdline, "");
+	free(path);
+	free(cmd);
+	free(text);
+}
+
+/* The longest messages fit in CONFIG_ERROR_MAX without being cut. */
+TEST(long_messages_fit)
+{
+	static const char name[] = "0123456789abcdefghijklmnopqrstu"; /* 31 */
+	char *key = repeat('k', 60);
+	char text[512];
+	uint64_t masks[CONFIG_MAX_PARTITIONS];
+
+	snprintf(text, sizeof(text), HOST "[partition %s]\n%s = 1\n", name, key);
+	CHECK_EQ(parse(text), -EINVAL);
+	CHECK_CONTAINS(err.msg, "console or realtime)");
+	CHECK(strlen(err.msg) < CONFIG_ERROR_MAX - 1);
+
+	snprintf(text, sizeof(text),
+		 HOST "[partition %s]\ncpus = 9\nmemory = 1T\nkernel = k\n"
+		      "[partition b]\ncpus = 60\nmemory = 1T\nkernel = k\n",
+		 name);
+	CHECK_OK(text);
+	CHECK_EQ(config_assign_cpus(&cfg, 100000000, masks, &err), -EINVAL);
+	CHECK_CONTAINS(err.msg, "runs the host)");
+	CHECK(strlen(err.msg) < CONFIG_ERROR_MAX - 1);
+	CHECK_EQ(config_check_machine(&cfg, 64, 1000000000000000ull, &err), -EINVAL);
+	CHECK_CONTAINS(err.msg, "runs the host)");
+	cfg.partitions[1].nr_cpus = 1;
+	CHECK_EQ(config_check_machine(&cfg, 64, 1500000000000ull, &err), -EINVAL);
+	CHECK_CONTAINS(err.msg, "at least 256M)");
+	CHECK(strlen(err.msg) < CONFIG_ERROR_MAX - 1);
+	free(key);
+}
+
+/*
+ * A config with partitions a (line 3), b (line 7) and c (line 11): cpus on
+ * lines 4, 8 and 12, memory on lines 5, 9 and 13.
+ */
+static void parse_three(const char *a_cpus, const char *b_cpus, const char *c_cpus,
+			const char *a_mem, const char *b_mem, const char *c_mem)
+{
+	char text[512];
+	int ret;
+
+	snprintf(text, sizeof(text),
+		 HOST "[partition a]\ncpus = %s\nmemory = %s\nkernel = k\n"
+		      "[partition b]\ncpus = %s\nmemory = %s\nkernel = k\n"
+		      "[partition c]\ncpus = %s\nmemory = %s\nkernel = k\n",
+		 a_cpus, a_mem, b_cpus, b_mem, c_cpus, c_mem);
+	ret = parse(text);
+	CHECK_EQ(ret, 0);
+	if (ret)
+		printf("    line %d: %s\n", err.line, err.msg);
+}
+
+TEST(assign_cpus)
+{
+	uint64_t masks[CONFIG_MAX_PARTITIONS];
+
+	/* Counts take the highest free CPUs, the first partition the highest. */
+	parse_three("2", "1", "2", "1M", "1M", "1M");
+	memset(masks, 0xff, sizeof(masks));
+	CHECK_EQ(config_assign_cpus(&cfg, 8, masks, &err), 0);
+	CHECK_EQ(masks[0], 0xc0);
+	CHECK_EQ(masks[1], 0x20);
+	CHECK_EQ(masks[2], 0x18);
+	for (int i = 3; i < CONFIG_MAX_PARTITIONS; i++)
+		CHECK_EQ(masks[i], 0);
+	CHECK_EQ(err.line, 0);
+	CHECK_STR(err.msg, "");
+	/* The same again: deterministic. */
+	CHECK_EQ(config_assign_cpus(&cfg, 8, masks, &err), 0);
+	CHECK_EQ(masks[0], 0xc0);
+	/* Exactly enough. */
+	CHECK_EQ(config_assign_cpus(&cfg, 6, masks, &err), 0);
+	CHECK_EQ(masks[0], 0x30);
+	CHECK_EQ(masks[1], 0x08);
+	CHECK_EQ(masks[2], 0x06);
+	CHECK_EQ(config_assign_cpus(&cfg, 5, masks, &err), -EINVAL);
+	CHECK_EQ(err.line, 12);
+	CHECK_STR(err.msg, "[partition c] cpus: not enough CPUs (partitions ask for 5 in all; "
+			   "this machine has 5 CPUs: 0-4, and CPU 0 runs the host)");
+
+	/* Lists are kept; counts go around them, whatever their order in the file. */
+	parse_three("2", "7-7", "5,2", "1M", "1M", "1M");
+	CHECK_EQ(config_assign_cpus(&cfg, 8, masks, &err), 0);
+	CHECK_EQ(masks[0], 0x50);
+	CHECK_EQ(masks[1], 0x80);
+	CHECK_EQ(masks[2], 0x24);
+	CHECK_EQ(config_assign_cpus(&cfg, 6, masks, &err), -EINVAL);
+	CHECK_EQ(err.line, 8);
+	CHECK_STR(err.msg,
+		  "[partition b] cpus: CPU 7 does not exist (this machine has 6 CPUs: 0-5)");
+
+	/* Only CPUs 1 to 63 go to partitions, however many the machine has. */
+	parse_three("40", "20", "3", "1M", "1M", "1M");
+	CHECK_EQ(config_assign_cpus(&cfg, 256, masks, &err), 0);
+	CHECK_EQ(masks[0], 0xffffffffff000000ull);
+	CHECK_EQ(masks[1], 0x0000000000fffff0ull);
+	CHECK_EQ(masks[2], 0x000000000000000eull);
+	parse_three("40", "20", "4", "1M", "1M", "1M");
+	CHECK_EQ(config_assign_cpus(&cfg, 256, masks, &err), -EINVAL);
+	CHECK_STR(err.msg, "[partition c] cpus: not enough CPUs (partitions ask for 64 in all; "
+			   "this machine has 256 CPUs, of which partitions can use 1-63, "
+			   "and CPU 0 runs the host)");
+
+	/* No partitions: nothing to do. */
+	CHECK_OK(HOST);
+	masks[0] = 1;
+	CHECK_EQ(config_assign_cpus(&cfg, 1, masks, &err), 0);
+	CHECK_EQ(masks[0], 0);
+}
+
+TEST(assign_cpus_hand_built)
+{
+	/* Configs from elsewhere than config_parse() are checked too. */
+	uint64_t masks[CONFIG_MAX_PARTITIONS];
+
+	parse_three("1-2", "3", "4", "1M", "1M", "1M");
+	cfg.partitions[1].cpu_mask = 0x4;
+	CHECK_EQ(config_assign_cpus(&cfg, 8, masks, &err), -EINVAL);
+	CHECK_EQ(err.line, 8);
+	CHECK_STR(err.msg, "[partition b] cpus: CPU 2 is not free "
+			   "(the host or another partition has it)");
+	cfg.partitions[1].cpu_mask = 0x1;
+	CHECK_EQ(config_assign_cpus(&cfg, 8, masks, &err), -EINVAL);
+	CHECK_STR(err.msg, "[partition b] cpus: CPU 0 is not free "
+			   "(the host or another partition has it)");
+}
+
+TEST(check_machine)
+{
+	parse_three("2", "3-3", "1,2", "256M", "1G", "512M");
+	CHECK_EQ(config_check_machine(&cfg, 6, 2 * GiB + 256 * MiB, &err), 0);
+	CHECK_EQ(err.line, 0);
+	CHECK_STR(err.msg, "");
+
+	/* A list naming a CPU the machine lacks. */
+	parse_three("2", "4-5", "1", "1M", "1M", "1M");
+	CHECK_EQ(config_check_machine(&cfg, 4, 1 * GiB, &err), -EINVAL);
+	CHECK_EQ(err.line, 8);
+	CHECK_STR(err.msg,
+		  "[partition b] cpus: CPU 4 does not exist (this machine has 4 CPUs: 0-3)");
+	CHECK_EQ(config_check_machine(&cfg, 1, 1 * GiB, &err), -EINVAL);
+	CHECK_STR(err.msg, "[partition b] cpus: CPU 4 does not exist (this machine has 1 CPU: 0)");
+	CHECK_EQ(config_check_machine(&cfg, 0, 1 * GiB, &err), -EINVAL);
+	CHECK_STR(err.msg, "[partition b] cpus: CPU 4 does not exist (this machine has no CPUs)");
+
+	/* More CPUs than the machine has besides CPU 0. */
+	parse_three("2", "2", "1", "1M", "1M", "1M");
+	CHECK_EQ(config_check_machine(&cfg, 6, 1 * GiB, &err), 0);
+	CHECK_EQ(config_check_machine(&cfg, 5, 1 * GiB, &err), -EINVAL);
+	CHECK_EQ(err.line, 12);
+	CHECK_STR(err.msg, "[partition c] cpus: not enough CPUs (partitions ask for 5 in all; "
+			   "this machine has 5 CPUs: 0-4, and CPU 0 runs the host)");
+}
+
+TEST(check_machine_memory)
+{
+	parse_three("1", "1", "1", "256M", "1G", "512M");
+	CHECK_EQ(config_check_machine(&cfg, 4, 2 * GiB, &err), 0);
+	CHECK_EQ(config_check_machine(&cfg, 4, 2 * GiB - 4096, &err), -EINVAL);
+	CHECK_EQ(err.line, 13);
+	CHECK_STR(err.msg, "[partition c] memory: partitions ask for 1792M in all, but only 1791M "
+			   "is left for them (2047M of free RAM; the host keeps at least 256M)");
+	CHECK_EQ(config_check_machine(&cfg, 4, 1 * GiB, &err), -EINVAL);
+	CHECK_EQ(err.line, 9);
+	CHECK_STR(err.msg, "[partition b] memory: partitions ask for 1792M in all, but only 768M "
+			   "is left for them (1G of free RAM; the host keeps at least 256M)");
+	CHECK_EQ(config_check_machine(&cfg, 4, 256 * MiB, &err), -EINVAL);
+	CHECK_EQ(err.line, 5);
+	CHECK_STR(err.msg, "[partition a] memory: partitions ask for 1792M in all, but none is "
+			   "left for them (256M of free RAM; the host keeps at least 256M)");
+	CHECK_EQ(config_check_machine(&cfg, 4, 0, &err), -EINVAL);
+	CHECK_STR(err.msg, "[partition a] memory: partitions ask for 1792M in all, but none is "
+			   "left for them (0 of free RAM; the host keeps at least 256M)");
+
+	/* CPUs are checked first. */
+	CHECK_EQ(config_check_machine(&cfg, 2, 0, &err), -EINVAL);
+	CHECK_CONTAINS(err.msg, "[partition b] cpus: not enough CPUs");
+
+	/* Sizes are shown in the largest whole unit. */
+	parse_three("1", "1", "1", "1T", "1T", "1028K");
+	CHECK_EQ(config_check_machine(&cfg, 4, 2 * 1024 * GiB, &err), -EINVAL);
+	CHECK_EQ(err.line, 9);
+	CHECK_STR(err.msg,
+		  "[partition b] memory: partitions ask for 2147484676K in all, but only "
+		  "2096896M is left for them (2T of free RAM; the host keeps at least 256M)");
+
+	/* No partitions: any machine will do. */
+	CHECK_OK(HOST);
+	CHECK_EQ(config_check_machine(&cfg, 1, 0, &err), 0);
+}
+
 TEST_MAIN(TEST_CASE(full_config), TEST_CASE(defaults), TEST_CASE(sections_in_any_order),
 	  TEST_CASE(reparse_starts_from_defaults), TEST_CASE(error_cleared_on_success),
 	  TEST_CASE(console_values), TEST_CASE(console_errors), TEST_CASE(baud_values),
@@ -551,4 +1372,12 @@ TEST_MAIN(TEST_CASE(full_config), TEST_CASE(defaults), TEST_CASE(sections_in_any
 	  TEST_CASE(path_errors), TEST_CASE(path_length_limits), TEST_CASE(cmdline_length_limits),
 	  TEST_CASE(crlf), TEST_CASE(bom), TEST_CASE(utf8_allowed), TEST_CASE(control_characters),
 	  TEST_CASE(text_need_not_be_terminated), TEST_CASE(first_error_wins),
-	  TEST_CASE(line_numbers), TEST_CASE(format_error))
+	  TEST_CASE(line_numbers), TEST_CASE(format_error), TEST_CASE(partitions_full),
+	  TEST_CASE(partition_defaults), TEST_CASE(partition_headers), TEST_CASE(cpus_counts),
+	  TEST_CASE(cpus_lists), TEST_CASE(cpus_list_errors), TEST_CASE(cpus_overlap),
+	  TEST_CASE(memory_values), TEST_CASE(memory_errors), TEST_CASE(parse_size),
+	  TEST_CASE(partition_keywords), TEST_CASE(load_address), TEST_CASE(raw_entry),
+	  TEST_CASE(keys_of_the_other_kind), TEST_CASE(missing_partition_keys),
+	  TEST_CASE(partition_keys), TEST_CASE(partition_length_limits),
+	  TEST_CASE(long_messages_fit), TEST_CASE(assign_cpus), TEST_CASE(assign_cpus_hand_built),
+	  TEST_CASE(check_machine), TEST_CASE(check_machine_memory))
