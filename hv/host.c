@@ -7,12 +7,14 @@
  * with page tables and a GDT Keel builds in memory the host never gets as
  * RAM (a block marked boot-module).
  */
+#include <keel/acpi_build.h>
 #include <keel/arch.h>
 #include <keel/console.h>
 #include <keel/host.h>
 #include <keel/linux.h>
 #include <keel/mm.h>
 #include <keel/partition.h>
+#include <keel/percpu.h>
 #include <keel/string.h>
 
 #define ENTRY_TABLES_PAGES 7 /* PML4, PDPT, 4 PDs (identity 4 GiB), GDT */
@@ -97,6 +99,37 @@ static uint64_t build_entry_tables(uint64_t *gdt_pa)
 	return base;
 }
 
+#define HOST_ACPI_VIEW_SIZE (64 * KiB)
+
+/*
+ * With guest partitions, the host must not see their CPUs: it gets its own
+ * RSDP and XSDT whose MADT lists only the host's CPUs, in memory reserved
+ * from its e820. Everything else still points at the firmware's tables.
+ */
+static uint64_t host_acpi_view(uint64_t rsdp)
+{
+	uint32_t removed[KEEL_MAX_CPUS], n = 0;
+	uint64_t base, new_rsdp;
+	char err[192];
+
+	if (nr_partitions <= 1 || !rsdp)
+		return rsdp;
+	for (uint32_t i = 1; i < nr_partitions; i++)
+		for (uint32_t cpu = 0; cpu < 64 && cpu < nr_cpus_online; cpu++)
+			if ((partitions[i]->cpu_mask >> cpu) & 1)
+				removed[n++] = percpu_table[cpu]->apic_id;
+	if (memmap_alloc(&keel_memmap, HOST_ACPI_VIEW_SIZE, PAGE_SIZE, 4 * GiB, MEM_BOOT_MODULE,
+			 &base))
+		keel_fatal("no memory below 4 GiB for the host's ACPI tables");
+	if (acpi_build_host_view(rsdp, removed, n, phys_to_virt(base), base, HOST_ACPI_VIEW_SIZE,
+				 &new_rsdp, err, sizeof(err)))
+		keel_fatal("cannot build the host's ACPI tables without the partitions' CPUs: %s",
+			   err);
+	printk("keel: host: ACPI tables at 0x%llx list %u CPUs fewer (given to partitions)\n",
+	       (unsigned long long)new_rsdp, n);
+	return new_rsdp;
+}
+
 void host_boot(const struct keel_config *cfg, const struct boot_info *bi, uint64_t rsdp)
 {
 	const struct boot_module *kernel = boot_find_module(bi, cfg->host.kernel.path);
@@ -108,6 +141,7 @@ void host_boot(const struct keel_config *cfg, const struct boot_info *bi, uint64
 	char err[192];
 	int ret;
 
+	rsdp = host_acpi_view(rsdp);
 	cr3 = build_entry_tables(&gdt);
 	if (!cr3)
 		keel_fatal("no memory below 4 GiB for the host's entry page tables");
