@@ -76,4 +76,9 @@ void load_modules(struct loader *ld)
 	}
 	load_named(ld, &cfg.host.kernel);
 	load_named(ld, &cfg.host.initrd);
+	for (uint32_t i = 0; i < cfg.nr_partitions; i++) {
+		load_named(ld, &cfg.partitions[i].kernel);
+		load_named(ld, &cfg.partitions[i].initrd);
+		load_named(ld, &cfg.partitions[i].image);
+	}
 }

@@ -109,8 +109,8 @@ def qemu_cmd(log, smp=4, mem="2G", firmware="ovmf", esp=None, iso=None, vars_cop
 
 
 def boot(workdir, timeout=180, settle=1.0, until=TERMINAL, **kw):
-    """Run QEMU until a line matching until (a compiled regex; default: Keel's terminal
-    lines), QEMU's exit, or timeout; return a BootResult."""
+    """Run QEMU until until says so (a compiled regex matching the log, or a function of the
+    log text; default: Keel's terminal lines), QEMU exits, or timeout; return a BootResult."""
     log = os.path.join(workdir, "serial.log")
     if os.path.exists(log):
         os.remove(log)
@@ -127,7 +127,8 @@ def boot(workdir, timeout=180, settle=1.0, until=TERMINAL, **kw):
         text = read_log(log)
         if rc is not None:
             break
-        if seen_end is None and until.search(text):
+        done = until(text) if callable(until) else until.search(text)
+        if seen_end is None and done:
             seen_end = time.time()
         if seen_end is not None and time.time() - seen_end >= settle:
             break

@@ -1,0 +1,133 @@
+# SPDX-License-Identifier: MIT
+"""Guest partitions beside the Debian host, on SVM (QEMU TCG).
+
+Raw partitions run the freestanding payloads of tests/guest (built into
+build/guest/*.bin); each prints 'guest-test: PASS/FAIL ...' lines on port
+0xE9, which Keel prints as '[NAME] ...'. The host boots to userspace at the
+same time, on the CPUs the partitions leave it.
+"""
+import os
+import re
+
+from keeltest import BUILD, boot, host_images, write_esp, write_grub_iso
+
+CASES = []
+
+
+def case(fn):
+    CASES.append(fn)
+    return fn
+
+
+HOST = ("[host]\nkernel = vmlinuz\ninitrd = initrd.img\n"
+        "cmdline = \"console=ttyS0,115200 panic=-1 no_timer_check\"\n")
+
+
+def raw_partition(name, payload, cpus="1", memory="16M"):
+    return ("\n[partition %s]\nkind = raw\nimage = %s.bin\ncpus = %s\nmemory = %s\n"
+            "load_address = 0x10000\nconsole = debug\n" % (name, payload, cpus, memory))
+
+
+def images(*payloads):
+    mods = dict(host_images())
+    for p in payloads:
+        mods[p + ".bin"] = os.path.join(BUILD, "guest", p + ".bin")
+    return mods
+
+
+def host_up(cpus):
+    return re.compile(r"^\[host\] keel-host: userspace reached, %d CPUs" % cpus, re.M)
+
+
+def run(work, cfg, mods, until, path="grub", smp=4):
+    if path == "uefi":
+        esp = write_esp(os.path.join(work, "esp"), cfg, mods)
+        return boot(work, timeout=300, settle=2, until=until, smp=smp, mem="2G",
+                    firmware="ovmf", esp=esp)
+    iso = write_grub_iso(os.path.join(work, "keel.iso"), os.path.join(work, "iso"), cfg, mods)
+    return boot(work, timeout=300, settle=2, until=until, smp=smp, mem="2G", firmware="bios",
+                iso=iso)
+
+
+def both(*patterns):
+    """Done when every pattern has matched, or Keel failed."""
+    failed = re.compile(r"keel: boot stopped|keel: PANIC|EXCEPTION in Keel|partition host stopped")
+    return lambda text: failed.search(text) or all(p.search(text) for p in patterns)
+
+
+def check_keel_fine(r):
+    assert not r.timed_out, "timed out"
+    assert not r.has(r"keel: boot stopped|keel: PANIC|EXCEPTION in Keel|partition host stopped"), \
+        "Keel or the host failed"
+
+
+@case
+def partition_kvm_abi_beside_host(work):
+    done = re.compile(r"^\[t1\] guest-test: done", re.M)
+    r = run(work, HOST + raw_partition("t1", "kvm_abi"), images("kvm_abi"),
+            both(done, host_up(3)))
+    check_keel_fine(r)
+    assert r.has(r"keel: host: ACPI tables at 0x[0-9a-f]+ list 1 CPUs fewer"), \
+        "the host's MADT still lists the partition's CPU"
+    assert r.has(host_up(3).pattern), "the host did not reach userspace on its 3 CPUs"
+    m = r.find(r"^\[t1\] guest-test: done (\d+) passed, (\d+) failed")
+    assert m, "the KVM ABI payload did not finish"
+    fails = re.findall(r"^\[t1\] guest-test: FAIL .*", r.log, re.M)
+    assert int(m.group(2)) == 0, "KVM ABI checks failed:\n" + "\n".join(fails)
+    assert int(m.group(1)) >= 60, "too few KVM ABI checks ran"
+
+
+@case
+def partition_two_guests_and_host_uefi(work):
+    done1 = re.compile(r"^\[g1\] guest-test: done", re.M)
+    done2 = re.compile(r"^\[g2\] guest-test: done", re.M)
+    cfg = HOST + raw_partition("g1", "hello", cpus="2-2") + raw_partition("g2", "kvm_abi")
+    r = run(work, cfg, images("hello", "kvm_abi"), both(done1, done2, host_up(2)), path="uefi")
+    check_keel_fine(r)
+    assert r.has(r"keel: partition g1: 1 vcpus on cpus 0x4"), "g1 is not on CPU 2"
+    assert r.has(r"keel: partition g2: 1 vcpus on cpus 0x8"), "g2 did not get the highest CPU"
+    assert r.has(r"^\[g1\] guest-test: done 1 passed, 0 failed"), "g1 failed"
+    assert r.has(r"^\[g2\] guest-test: done \d+ passed, 0 failed"), "g2 failed"
+    assert r.has(host_up(2).pattern), "the host did not reach userspace on its 2 CPUs"
+
+
+@case
+def partition_read_outside_memory_stops_only_it(work):
+    stopped = re.compile(r"keel: partition t1 stopped;")
+    r = run(work, HOST + raw_partition("t1", "isolation"), images("isolation"),
+            both(stopped, host_up(3)))
+    check_keel_fine(r)
+    assert r.has(r"keel: partition t1 stopped: read of guest-physical 0x40000000, outside its "
+                 r"memory"), "no report of the forbidden read"
+    assert r.has(r"^\[cpu3\]   vcpu 0: rip [0-9a-f]+"), "no register dump"
+    assert not r.has(r"guest-test: FAIL isolation"), "the read returned to the guest"
+    assert r.has(host_up(3).pattern), "the host did not keep running"
+
+
+@case
+def partition_triple_fault_stops_only_it(work):
+    stopped = re.compile(r"keel: partition t1 stopped;")
+    r = run(work, HOST + raw_partition("t1", "triple_fault"), images("triple_fault"),
+            both(stopped, host_up(3)))
+    check_keel_fine(r)
+    assert r.has(r"keel: partition t1 stopped: triple fault on vcpu 0"), "no triple-fault report"
+    assert not r.has(r"guest-test: FAIL"), "the guest survived its triple fault"
+    assert r.has(host_up(3).pattern), "the host did not keep running"
+
+
+@case
+def partition_missing_image_is_skipped(work):
+    mods = images()
+    r = run(work, HOST + raw_partition("t1", "nothere"), mods, both(host_up(4)))
+    check_keel_fine(r)
+    assert r.has(r"keel: error: keel.cfg:\d+: partition t1: image 'nothere.bin' was not loaded; "
+                 r"the partition is skipped"), "no clear error for the missing image"
+    assert r.has(host_up(4).pattern), "the host should get every CPU"
+
+
+@case
+def partition_config_error_stops_keel(work):
+    cfg = HOST + raw_partition("t1", "hello", cpus="5-5")
+    r = run(work, cfg, images("hello"), re.compile(r"keel: boot stopped"))
+    assert r.has(r"keel: error: keel.cfg:\d+: .*CPU 5"), "no clear error naming CPU 5"
+    assert r.has(r"keel: boot stopped") and not r.exited, "Keel did not stop cleanly"
