@@ -17,8 +17,10 @@
 #include <x86/io.h>
 #include <x86/s2pt.h>
 #include <x86/vcpu.h>
+#include <x86/vmx.h>
 
 #define CPUID81_ECX_SVM (1u << 2)
+#define CPUID1_ECX_VMX (1u << 5)
 #define CPUID81_EDX_GBPAGES (1u << 26)
 #define ICR_NMI 0x00000400	    /* delivery mode NMI (SDM Vol. 3A 12.6.1) */
 #define HOST_MAP_LIMIT (1ull << 40) /* the host sees at most 1 TiB of physical space */
@@ -63,7 +65,9 @@ static int build_host_stage2(struct partition *p, bool trap_apic)
 	host_stage2.format = vcpu_ops->stage2_format;
 	host_stage2.alloc_page = stage2_alloc;
 	host_stage2.phys_to_virt = stage2_virt;
-	host_stage2.allow_1g = d & CPUID81_EDX_GBPAGES;
+	/* EPT has its own say on 1 GiB pages (IA32_VMX_EPT_VPID_CAP[17]). */
+	host_stage2.allow_1g =
+		(d & CPUID81_EDX_GBPAGES) && (host_stage2.format != S2PT_EPT || vmx_ept_1g_pages());
 	ret = s2pt_init(&host_stage2);
 	if (ret)
 		return ret;
@@ -119,13 +123,19 @@ static int build_host_stage2(struct partition *p, bool trap_apic)
 	return ret;
 }
 
+/* AMD SVM where the CPU has it, else Intel VMX (CPUID.1:ECX[5]); each checks the rest itself. */
 static void choose_backend(void)
 {
 	uint32_t a, b, c, d;
 
 	cpuid(0x80000001, &a, &b, &c, &d);
-	if (c & CPUID81_ECX_SVM)
+	if (c & CPUID81_ECX_SVM) {
 		vcpu_ops = &svm_vcpu_ops;
+		return;
+	}
+	cpuid(1, &a, &b, &c, &d);
+	if (c & CPUID1_ECX_VMX)
+		vcpu_ops = &vmx_vcpu_ops;
 }
 
 /* A CPU's way into its vCPU: turn on virtualization, then run. */
@@ -192,9 +202,8 @@ int arch_host_launch(struct partition *p, uint64_t entry, uint64_t boot_params, 
 
 	choose_backend();
 	if (!vcpu_ops) {
-		printk("keel: error: this CPU has no SVM with nested paging; the VMX backend is "
-		       "not "
-		       "there yet\n");
+		printk("keel: error: this CPU has neither SVM nor VMX: Keel cannot run partitions "
+		       "on it\n");
 		return -ENODEV;
 	}
 	/* With guests on the machine, the host's IPIs must not reach their CPUs. */
