@@ -71,22 +71,83 @@ void vprintk(const char *fmt, va_list ap)
 }
 
 /*
- * A partition writes its serial port byte by byte (an interactive shell's
- * prompt has no newline, so nothing is held back). Each of its lines starts
- * with "[name] "; a Keel line in between ends the partition's line first.
+ * Partitions write their serial ports byte by byte. The one with the
+ * console focus (the host: an interactive shell's prompt has no newline)
+ * is written through, each of its lines starting with "[name] "; a Keel
+ * line in between ends its line first. The others are collected and
+ * printed a whole line at a time, so lines of different partitions never
+ * mix even when they all print at once.
  */
-void console_partition_putc(struct partition *p, char c)
+static void put_prefixed_line(struct partition *p, const char *s, uint32_t len)
+{
+	if (!at_line_start) {
+		uart_putc('\r');
+		uart_putc('\n');
+	}
+	uart_putc('[');
+	for (const char *n = p->name; *n; n++)
+		uart_putc(*n);
+	uart_putc(']');
+	uart_putc(' ');
+	for (uint32_t i = 0; i < len; i++)
+		uart_putc(s[i]);
+	uart_putc('\r');
+	uart_putc('\n');
+	at_line_start = true;
+	line_owner = -1;
+}
+
+static void lock_console(bool *nested)
 {
 	int me = (int)this_cpu_id();
-	bool nested = console_holder == me;
+
+	*nested = console_holder == me;
+	if (!*nested) {
+		spin_lock(&console_lock);
+		console_holder = me;
+	}
+}
+
+static void unlock_console(bool nested)
+{
+	if (!nested) {
+		console_holder = -1;
+		spin_unlock(&console_lock);
+	}
+}
+
+void console_partition_flush(struct partition *p)
+{
+	bool nested;
+
+	if (!p->console_line_len || !uart_port)
+		return;
+	lock_console(&nested);
+	put_prefixed_line(p, p->console_line, p->console_line_len);
+	p->console_line_len = 0;
+	unlock_console(nested);
+}
+
+void console_partition_putc(struct partition *p, char c)
+{
+	bool nested;
 
 	p->console_ring[p->console_head++ % CONSOLE_RING_SIZE] = c;
 	if (!uart_port)
 		return;
-	if (!nested) {
-		spin_lock(&console_lock);
-		console_holder = me;
+	if (p->id != 0) {
+		/* Collected: only this partition's vCPUs write its line (under its device lock). */
+		if (c == '\r')
+			return;
+		if (c != '\n' && p->console_line_len < sizeof(p->console_line)) {
+			p->console_line[p->console_line_len++] = c;
+			if (p->console_line_len < sizeof(p->console_line))
+				return;
+		}
+		console_partition_flush(p);
+		return;
 	}
+	lock_console(&nested);
 	if (!at_line_start && line_owner != (int)p->id) {
 		uart_putc('\r');
 		uart_putc('\n');
@@ -104,10 +165,7 @@ void console_partition_putc(struct partition *p, char c)
 	uart_putc(c);
 	if (c == '\n')
 		at_line_start = true;
-	if (!nested) {
-		console_holder = -1;
-		spin_unlock(&console_lock);
-	}
+	unlock_console(nested);
 }
 
 void printk(const char *fmt, ...)

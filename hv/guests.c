@@ -5,7 +5,10 @@
  * device window), reserved as MEM_PARTITION before the host's e820 is
  * built, so the host never sees it. docs/guest-platform.md has the layout.
  */
+#include <keel/acpi_build.h>
+#include <keel/config.h>
 #include <keel/console.h>
+#include <keel/linux.h>
 #include <keel/errno.h>
 #include <keel/guests.h>
 #include <keel/mm.h>
@@ -79,6 +82,8 @@ int guest_load_raw(struct partition *p, const struct boot_module *image, uint64_
 		return -EINVAL;
 	}
 	memcpy(dst, phys_to_virt(image->base), image->size);
+	p->boot_image = image;
+	p->boot_load_address = load_address;
 	p->entry.real_mode = true;
 	if (load_address < 0x10000) {
 		p->entry.cs = 0;
@@ -90,10 +95,148 @@ int guest_load_raw(struct partition *p, const struct boot_module *image, uint64_
 	return 0;
 }
 
+/*
+ * A Linux guest's memory layout (docs/guest-platform.md):
+ *   [0, 0x9fc00)            RAM
+ *   [0x9fc00, 0xa0000)      reserved (where an EBDA would be)
+ *   [0xf0000, 0x100000)     reserved: a reset stub at the reset vector 0xffff0
+ *   [1 MiB, top - 1 MiB)    RAM
+ *   [top - 1 MiB, top)      reserved: ACPI tables, entry page tables, GDT
+ *   [4 GiB, ...)            RAM beyond 3 GiB, if any
+ */
+#define KEEL_AREA_SIZE (1 * MiB)
+#define ACPI_AREA_SIZE (64 * KiB)
+#define ENTRY_TABLES_OFFSET ACPI_AREA_SIZE
+#define PTE_P 1ull
+#define PTE_W 2ull
+#define PTE_PS (1ull << 7)
+
+/*
+ * At the reset vector F000:FFF0: mov dx, 0xcf9; mov al, 6; out dx, al; hlt;
+ * jmp hlt. Linux's default reboot on hardware-reduced ACPI without EFI ends
+ * up in real mode at the reset vector; this turns that into Keel's reset.
+ */
+static const uint8_t reset_stub[] = { 0xba, 0xf9, 0x0c, 0xb0, 0x06, 0xee, 0xf4, 0xeb, 0xfd };
+
+static uint32_t linux_e820(struct partition *p, struct boot_mmap_entry *e)
+{
+	uint64_t top = p->ram[0].size;
+	uint32_t n = 0;
+
+	e[n++] = (struct boot_mmap_entry){ 0, 0x9fc00, MEM_USABLE, 0 };
+	e[n++] = (struct boot_mmap_entry){ 0x9fc00, 0x400, MEM_RESERVED, 0 };
+	e[n++] = (struct boot_mmap_entry){ 0xf0000, 0x10000, MEM_RESERVED, 0 };
+	e[n++] = (struct boot_mmap_entry){ 1 * MiB, top - KEEL_AREA_SIZE - 1 * MiB, MEM_USABLE, 0 };
+	e[n++] = (struct boot_mmap_entry){ top - KEEL_AREA_SIZE, KEEL_AREA_SIZE, MEM_RESERVED, 0 };
+	if (p->nr_ram > 1)
+		e[n++] = (struct boot_mmap_entry){ p->ram[1].gpa, p->ram[1].size, MEM_USABLE, 0 };
+	return n;
+}
+
+/* Identity map of the low 4 GiB (2 MiB pages) and a GDT with the boot protocol's 0x10/0x18. */
+static void linux_entry_tables(struct partition *p, uint64_t gpa)
+{
+	uint64_t *pml4 = partition_gpa_to_hva(p, gpa, 7 * PAGE_SIZE);
+	uint64_t *pdpt = pml4 + 512, *gdt = pml4 + 6 * 512;
+
+	pml4[0] = (gpa + PAGE_SIZE) | PTE_P | PTE_W;
+	for (uint64_t gb = 0; gb < 4; gb++) {
+		uint64_t *pd = pml4 + (2 + gb) * 512;
+
+		pdpt[gb] = (gpa + (2 + gb) * PAGE_SIZE) | PTE_P | PTE_W;
+		for (uint64_t i = 0; i < 512; i++)
+			pd[i] = (gb * GiB + i * 2 * MiB) | PTE_P | PTE_W | PTE_PS;
+	}
+	gdt[2] = 0x00af9a000000ffffull; /* 0x10: __BOOT_CS, 64-bit code */
+	gdt[3] = 0x00cf92000000ffffull; /* 0x18: __BOOT_DS */
+	p->entry.cr3 = gpa;
+	p->entry.gdt = gpa + 6 * PAGE_SIZE;
+	p->entry.gdt_limit = 4 * 8 - 1;
+}
+
+static void *linux_gpa_to_hva(void *ctx, uint64_t gpa, uint64_t len)
+{
+	return partition_gpa_to_hva(ctx, gpa, len);
+}
+
 int guest_load_linux(struct partition *p, const struct boot_module *kernel,
 		     const struct boot_module *initrd, const char *cmdline, char *err,
 		     size_t errlen)
 {
-	snprintf(err, errlen, "Linux guest partitions are not implemented yet");
-	return -EOPNOTSUPP;
+	struct boot_mmap_entry e820[8];
+	uint32_t apic_ids[64], n = 0;
+	struct acpi_guest_params acpi = { 0 };
+	struct linux_boot_request req = { 0 };
+	struct linux_boot_plan plan;
+	uint64_t top = p->ram[0].size, keel_area = top - KEEL_AREA_SIZE, rsdp;
+	size_t used;
+	int ret;
+
+	if (top < 32 * MiB) {
+		snprintf(err, errlen, "a Linux partition needs at least 32 MiB of memory");
+		return -E2BIG;
+	}
+	for (uint32_t cpu = 0; cpu < 64; cpu++)
+		if ((p->cpu_mask >> cpu) & 1) {
+			apic_ids[n] = n; /* the guest numbers its CPUs from 0 */
+			n++;
+		}
+	acpi.nr_cpus = n;
+	acpi.apic_ids = apic_ids;
+	acpi.lapic_addr = ACPI_GUEST_LAPIC_ADDR;
+	acpi.ioapic_addr = ACPI_GUEST_IOAPIC_ADDR;
+	acpi.ioapic_id = (uint8_t)n;
+	acpi.sleep_port = ACPI_GUEST_SLEEP_PORT;
+	acpi.reset_port = ACPI_GUEST_RESET_PORT;
+	acpi.reset_value = ACPI_GUEST_RESET_VALUE;
+	if (p->console == CONFIG_CONSOLE_SERIAL) {
+		acpi.uart_port = ACPI_GUEST_UART_PORT;
+		acpi.uart_irq = ACPI_GUEST_UART_IRQ;
+	}
+	acpi.rtc_port = ACPI_GUEST_RTC_PORT;
+	ret = acpi_build_guest(&acpi, partition_gpa_to_hva(p, keel_area, ACPI_AREA_SIZE), keel_area,
+			       ACPI_AREA_SIZE, &rsdp, &used, err, errlen);
+	if (ret)
+		return ret;
+	linux_entry_tables(p, keel_area + ENTRY_TABLES_OFFSET);
+	memcpy(partition_gpa_to_hva(p, 0xffff0, sizeof(reset_stub)), reset_stub,
+	       sizeof(reset_stub));
+
+	req.kernel = phys_to_virt(kernel->base);
+	req.kernel_size = kernel->size;
+	if (initrd) {
+		req.initrd = phys_to_virt(initrd->base);
+		req.initrd_size = initrd->size;
+	}
+	req.cmdline = cmdline;
+	req.map.e = e820;
+	req.map.nr = linux_e820(p, e820);
+	req.rsdp = rsdp;
+	req.gpa_to_hva = linux_gpa_to_hva;
+	req.ctx = p;
+	ret = linux_load(&req, &plan, err, errlen);
+	if (ret)
+		return ret;
+	if (plan.high > 4 * GiB) {
+		snprintf(err, errlen, "the kernel or initrd landed above 4 GiB (0x%llx)",
+			 (unsigned long long)plan.high);
+		return -E2BIG;
+	}
+	p->boot_image = kernel;
+	p->boot_initrd = initrd;
+	p->boot_cmdline = cmdline;
+	p->entry.real_mode = false;
+	p->entry.rip = plan.entry_gpa;
+	p->entry.rsi = plan.boot_params_gpa;
+	return 0;
+}
+
+int guest_reload(struct partition *p, char *err, size_t errlen)
+{
+	for (uint32_t i = 0; i < p->nr_ram; i++)
+		memset(phys_to_virt(p->ram[i].hpa), 0, p->ram[i].size);
+	memset(&p->entry, 0, sizeof(p->entry));
+	if (p->kind == PARTITION_RAW)
+		return guest_load_raw(p, p->boot_image, p->boot_load_address, err, errlen);
+	return guest_load_linux(p, p->boot_image, p->boot_initrd, p->boot_cmdline, err, errlen);
 }

@@ -7,6 +7,7 @@
  */
 #include <keel/arch.h>
 #include <keel/console.h>
+#include <keel/guests.h>
 #include <keel/mm.h>
 #include <keel/partition.h>
 #include <keel/string.h>
@@ -38,8 +39,54 @@ void partition_stop(struct partition *p, const char *fmt, ...)
 		printk("keel: partition %s: also: %s\n", p->name, why);
 		return;
 	}
+	console_partition_flush(p);
 	printk("keel: partition %s stopped: %s\n", p->name, why);
 	arch_dump_current_vcpu();
 	arch_partition_kick(p);
 	printk("keel: partition %s stopped; Keel and the other partitions keep running\n", p->name);
+}
+
+void partition_power_off(struct partition *p)
+{
+	if (__atomic_exchange_n(&p->stopped, true, __ATOMIC_ACQ_REL))
+		return;
+	console_partition_flush(p);
+	printk("keel: partition %s powered off\n", p->name);
+	arch_partition_kick(p);
+}
+
+void partition_request_reset(struct partition *p, const char *why)
+{
+	if (__atomic_exchange_n(&p->reset_pending, true, __ATOMIC_ACQ_REL))
+		return;
+	printk("keel: partition %s: reset through %s; restarting it\n", p->name, why);
+	arch_partition_kick(p);
+}
+
+void partition_reset_rendezvous(struct partition *p, uint32_t vcpu_id)
+{
+	uint32_t gen = p->reset_gen;
+	char err[192];
+
+	__atomic_fetch_add(&p->reset_arrived, 1, __ATOMIC_ACQ_REL);
+	if (vcpu_id != 0) {
+		while (p->reset_gen == gen && !p->stopped)
+			arch_cpu_relax();
+		return;
+	}
+	while (p->reset_arrived < p->nr_vcpus && !p->stopped)
+		arch_cpu_relax();
+	if (guest_reload(p, err, sizeof(err))) {
+		p->reset_arrived = 0;
+		p->reset_pending = false;
+		__atomic_fetch_add(&p->reset_gen, 1, __ATOMIC_RELEASE);
+		partition_stop(p, "cannot restart: %s", err);
+		return;
+	}
+	arch_partition_reset(p);
+	p->resets++;
+	p->reset_arrived = 0;
+	p->reset_pending = false;
+	__atomic_fetch_add(&p->reset_gen, 1, __ATOMIC_RELEASE);
+	printk("keel: partition %s restarted (%u)\n", p->name, p->resets);
 }

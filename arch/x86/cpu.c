@@ -134,6 +134,11 @@ void cpu_halt_forever(void)
 		__asm__ volatile("cli; hlt");
 }
 
+void arch_cpu_relax(void)
+{
+	cpu_relax();
+}
+
 void arch_idle(void)
 {
 	/* Nothing schedules work yet: interrupts stay off, an NMI would wake us. */

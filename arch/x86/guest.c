@@ -6,6 +6,7 @@
  * window [3.5 GiB, 4 GiB) exits to the emulated devices or reads as an
  * empty bus; any other address is outside the partition and stops it.
  */
+#include <keel/arch.h>
 #include <keel/console.h>
 #include <keel/errno.h>
 #include <keel/mm.h>
@@ -19,6 +20,11 @@
 #include <x86/vioapic.h>
 #include <x86/vlapic.h>
 #include <keel/spinlock.h>
+#include <keel/vdev.h>
+#include <keel/vdev_cmos.h>
+#include <keel/vdev_legacy.h>
+#include <keel/vdev_uart.h>
+#include <keel/acpi_build.h>
 #include <keel/config.h>
 #include <keel/hypercall.h>
 #include <keel/wallclock.h>
@@ -44,6 +50,10 @@ struct guest_vcpu_devices {
 struct guest_platform {
 	struct spinlock lock;
 	struct vioapic ioapic;
+	struct vuart uart;
+	struct vcmos cmos;
+	struct vlegacy legacy;
+	struct vdev_unassigned_log unassigned;
 	struct kvm_pv_config kvm;
 	uint64_t tsc_base; /* kvm-clock counts from here: the partition's start */
 	struct guest_vcpu_devices vcpu[];
@@ -160,41 +170,74 @@ int guest_create_vcpus(struct partition *p)
 	return 0;
 }
 
-/* The first access to each unassigned port or MMIO page is logged; the rest are silent. */
-static bool first_time(struct partition *p, uint64_t key)
+/*
+ * One byte of a guest's port space: the emulated devices, or an empty bus.
+ * Returns false for a port nothing claims.
+ */
+static bool device_io(struct partition *p, uint16_t port, bool in, uint8_t *val)
 {
-	static uint64_t seen[MAX_PARTITIONS][64];
-	static uint32_t nr_seen[MAX_PARTITIONS];
+	struct guest_platform *gp = platform_of(p);
 
-	for (uint32_t i = 0; i < nr_seen[p->id]; i++)
-		if (seen[p->id][i] == key)
-			return false;
-	if (nr_seen[p->id] < 64)
-		seen[p->id][nr_seen[p->id]++] = key;
-	return true;
+	if (port >= ACPI_GUEST_UART_PORT && port < ACPI_GUEST_UART_PORT + 8 &&
+	    p->console == CONFIG_CONSOLE_SERIAL)
+		return !(in ? vuart_io_read(&gp->uart, port - ACPI_GUEST_UART_PORT, val)
+			    : vuart_io_write(&gp->uart, port - ACPI_GUEST_UART_PORT, *val));
+	if (port == 0x70 || port == 0x71)
+		return !(in ? vcmos_io_read(&gp->cmos, port - 0x70, val)
+			    : vcmos_io_write(&gp->cmos, port - 0x70, *val));
+	if (port == ACPI_GUEST_SLEEP_PORT) {
+		/*
+		 * The FADT's sleep control and status register (hardware-reduced
+		 * ACPI, spec 4.8.3.7): SLP_EN (bit 5) with SLP_TYP 5 is S5, power
+		 * off. Reads are 0: no wake status.
+		 */
+		if (in)
+			*val = 0;
+		else if ((*val & 0x20) && ((*val >> 2) & 7) == ACPI_GUEST_S5_SLP_TYP)
+			partition_power_off(p);
+		return true;
+	}
+	if (vlegacy_claims(port))
+		return !(in ? vlegacy_io_read(&gp->legacy, port, val)
+			    : vlegacy_io_write(&gp->legacy, port, *val));
+	return false;
 }
 
 enum exit_action guest_handle_io(struct vcpu *v, struct vm_exit *e)
 {
 	struct partition *p = v->part;
-	uint64_t mask = e->io.size == 1 ? 0xff : e->io.size == 2 ? 0xffff : 0xffffffff;
+	struct guest_platform *gp = platform_of(p);
+	uint64_t result = 0;
+	bool claimed = true;
 
 	if (e->io.string) {
 		partition_stop(p, "string I/O on port 0x%x is not emulated", e->io.port);
 		return EXIT_STOP_VCPU;
 	}
-	if (e->io.port == 0xe9 && !e->io.in) {
-		if (p->console != CONFIG_CONSOLE_NONE)
-			console_partition_putc(p, (char)v->regs.rax);
-	} else {
-		/* An empty bus: reads float high, writes go nowhere. */
-		if (first_time(p, e->io.port))
-			printk("keel: partition %s: %s of unassigned port 0x%x (empty bus; "
-			       "reported once)\n",
-			       p->name, e->io.in ? "read" : "write", e->io.port);
-		if (e->io.in)
-			v->regs.rax = (v->regs.rax & ~mask) | mask;
+	/* Wider accesses are split into bytes, lowest port first, as the bus would. */
+	spin_lock(&gp->lock);
+	for (unsigned int i = 0; i < e->io.size; i++) {
+		uint8_t b = (uint8_t)(v->regs.rax >> (8 * i));
+
+		if (!device_io(p, (uint16_t)(e->io.port + i), e->io.in, &b)) {
+			claimed = false;
+			b = VDEV_EMPTY_BUS_BYTE;
+		}
+		result |= (uint64_t)b << (8 * i);
 	}
+	spin_unlock(&gp->lock);
+	if (!claimed &&
+	    vdev_unassigned_first_time(&gp->unassigned, VDEV_UNASSIGNED_PORT(e->io.port)))
+		printk("keel: partition %s: %s of unassigned port 0x%x (empty bus; reported "
+		       "once)\n",
+		       p->name, e->io.in ? "read" : "write", e->io.port);
+	if (e->io.in) {
+		uint64_t mask = e->io.size == 1 ? 0xff : e->io.size == 2 ? 0xffff : 0xffffffff;
+
+		v->regs.rax = (v->regs.rax & ~mask) | (result & mask);
+	}
+	if (p->stopped)
+		return EXIT_STOP_VCPU;
 	vcpu_skip(v, e->insn_len);
 	return EXIT_RESUME;
 }
@@ -218,7 +261,8 @@ static enum exit_action empty_bus_mmio(struct vcpu *v, struct vm_exit *e)
 			       (unsigned long long)rip, (unsigned long long)e->npf.gpa);
 		return EXIT_STOP_VCPU;
 	}
-	if (first_time(v->part, e->npf.gpa & ~0xfffull))
+	if (vdev_unassigned_first_time(&platform_of(v->part)->unassigned,
+				       VDEV_UNASSIGNED_MMIO(e->npf.gpa)))
 		printk("keel: partition %s: %s of unassigned MMIO at 0x%llx (empty bus; reported "
 		       "once)\n",
 		       v->part->name, insn.op == MMIO_READ ? "read" : "write",
@@ -309,7 +353,17 @@ int guest_rdmsr(struct vcpu *v, uint32_t msr, uint64_t *value)
 		*value = vcpu_ops->get_pat(v);
 		return 0;
 	default:
-		return -EINVAL;
+		/*
+		 * An MSR Keel does not model reads 0, as on a CPU without the
+		 * feature behind it: nothing reaches the hardware either way.
+		 */
+		if (vdev_unassigned_first_time(&platform_of(v->part)->unassigned,
+					       VDEV_UNASSIGNED_MSR(msr)))
+			printk("keel: partition %s: rdmsr 0x%x not modelled: reads 0 (reported "
+			       "once)\n",
+			       v->part->name, msr);
+		*value = 0;
+		return 0;
 	}
 }
 
@@ -337,7 +391,12 @@ int guest_wrmsr(struct vcpu *v, uint32_t msr, uint64_t value)
 		vcpu_ops->set_pat(v, value);
 		return 0;
 	default:
-		return -EINVAL;
+		if (vdev_unassigned_first_time(&platform_of(v->part)->unassigned,
+					       VDEV_UNASSIGNED_MSR(msr)))
+			printk("keel: partition %s: wrmsr 0x%x not modelled: dropped (reported "
+			       "once)\n",
+			       v->part->name, msr);
+		return 0;
 	}
 }
 
@@ -349,7 +408,7 @@ enum exit_action guest_handle_hlt(struct vcpu *v, struct vm_exit *e)
 		printk("keel: partition %s: vcpu %u halted with interrupts disabled\n",
 		       v->part->name, v->id);
 		while (!v->part->stopped && !v->nmi_pending && !v->init_pending &&
-		       !devices_of(v)->pv_kicked)
+		       !v->part->reset_pending && !devices_of(v)->pv_kicked)
 			cpu_wait_for_interrupt();
 		devices_of(v)->pv_kicked = false;
 		return EXIT_RESUME;
@@ -360,7 +419,7 @@ enum exit_action guest_handle_hlt(struct vcpu *v, struct vm_exit *e)
 		uint64_t deadline;
 		int vec;
 
-		if (v->part->stopped || v->nmi_pending || v->init_pending)
+		if (v->part->stopped || v->nmi_pending || v->init_pending || v->part->reset_pending)
 			break;
 		if (devices_of(v)->pv_kicked) {
 			devices_of(v)->pv_kicked = false;
@@ -480,8 +539,14 @@ static void deliver_to(struct vcpu *t, uint8_t mode, uint8_t vector, bool level)
 		kick(t);
 		break;
 	case VLAPIC_DM_INIT:
-		t->init_pending = true;
-		kick(t);
+		if (t->state == VCPU_WAIT_SIPI) {
+			/* Already waiting (the usual INIT, STARTUP sequence): reset it in place. */
+			vlapic_reset(t->lapic);
+			kvm_pv_vcpu_reset(&devices_of(t)->kvm);
+		} else {
+			t->init_pending = true; /* applied at its next exit */
+			kick(t);
+		}
 		break;
 	case VLAPIC_DM_STARTUP:
 		if (t->state == VCPU_WAIT_SIPI && !t->init_pending) {
@@ -538,18 +603,57 @@ static bool route_irq(void *ctx, uint32_t dest, bool logical, uint8_t vector, ui
 	return any;
 }
 
-int guest_platform_init(struct partition *p)
+static void guest_uart_putc(void *ctx, uint8_t c)
 {
-	struct guest_platform *gp;
-	size_t bytes = sizeof(*gp) + p->nr_vcpus * sizeof(struct guest_vcpu_devices);
-	uint32_t a, b, c, d;
-	struct vioapic_env ioenv = { .ctx = p, .deliver = route_irq };
+	struct partition *p = ctx;
 
-	gp = page_alloc(ALIGN_UP(bytes, PAGE_SIZE) / PAGE_SIZE);
-	if (!gp)
-		return -ENOMEM;
-	p->platform = gp;
+	if (p->console == CONFIG_CONSOLE_SERIAL)
+		console_partition_putc(p, (char)c);
+}
+
+static void uart_irq(void *ctx, bool level)
+{
+	struct partition *p = ctx;
+
+	/* ISA IRQ 4 is GSI 4 on the guest's IOAPIC (docs/guest-platform.md). */
+	vioapic_set_irq(&platform_of(p)->ioapic, ACPI_GUEST_UART_IRQ, level);
+}
+
+static void debug_putc(void *ctx, uint8_t c)
+{
+	struct partition *p = ctx;
+
+	if (p->console != CONFIG_CONSOLE_NONE)
+		console_partition_putc(p, (char)c);
+}
+
+static void legacy_reset(void *ctx, enum vlegacy_reset_source source, uint8_t value)
+{
+	struct partition *p = ctx;
+
+	partition_request_reset(p,
+				source == VLEGACY_RESET_CF9 ? "port 0xcf9" : "keyboard controller");
+}
+
+static uint64_t cmos_now(void *ctx)
+{
+	return wallclock_ns(rdtsc()) / 1000000000ull;
+}
+
+/* The devices and per-vCPU state of p at power-on (also after a reset). */
+static void platform_power_on(struct partition *p)
+{
+	struct guest_platform *gp = platform_of(p);
+	struct vioapic_env ioenv = { .ctx = p, .deliver = route_irq };
+	struct vuart_env uenv = { .ctx = p, .putc = guest_uart_putc, .set_irq = uart_irq };
+	struct vcmos_env cenv = { .ctx = p, .now = cmos_now };
+	struct vlegacy_env lenv = { .ctx = p, .debug_putc = debug_putc, .reset = legacy_reset };
+	uint32_t a, b, c, d;
+
 	vioapic_init(&gp->ioapic, &ioenv, (uint8_t)p->nr_vcpus);
+	vuart_init(&gp->uart, &uenv);
+	vcmos_init(&gp->cmos, &cenv);
+	vlegacy_init(&gp->legacy, &lenv);
 	/*
 	 * The KVM paravirtual ABI (docs/kvm-abi.md). kvm-clock is stable only
 	 * with an invariant TSC (CPUID 8000_0007h:EDX[8]): then every CPU's TSC
@@ -575,8 +679,57 @@ int guest_platform_init(struct partition *p)
 		v->lapic = &gp->vcpu[i].lapic;
 		vlapic_init(v->lapic, &env, v->apic_id, i == 0);
 		kvm_pv_vcpu_init(&gp->vcpu[i].kvm);
+		gp->vcpu[i].pv_kicked = false;
 	}
+}
+
+int guest_platform_init(struct partition *p)
+{
+	struct guest_platform *gp;
+	size_t bytes = sizeof(*gp) + p->nr_vcpus * sizeof(struct guest_vcpu_devices);
+
+	gp = page_alloc(ALIGN_UP(bytes, PAGE_SIZE) / PAGE_SIZE);
+	if (!gp)
+		return -ENOMEM;
+	p->platform = gp;
+	platform_power_on(p);
 	return 0;
+}
+
+/* vCPU 0 at the partition's entry; the others wait for STARTUP. */
+static void vcpus_power_on(struct partition *p)
+{
+	const struct partition_entry *entry = &p->entry;
+
+	for (uint32_t i = 0; i < p->nr_vcpus; i++) {
+		struct vcpu *v = p->vcpus[i];
+
+		memset(&v->regs, 0, sizeof(v->regs));
+		v->sipi_pending = false;
+		v->nmi_pending = false;
+		v->init_pending = false;
+		v->state = i == 0 ? VCPU_RUNNING : VCPU_WAIT_SIPI;
+		vcpu_ops->set_real_mode_state(v, 0xf000, 0xfff0); /* INIT state, events dropped */
+		vcpu_ops->flush_tlb(v);
+	}
+	p->nr_running = 1;
+	if (entry->real_mode) {
+		vcpu_ops->set_real_mode_state(p->vcpus[0], entry->cs, entry->ip);
+	} else {
+		p->vcpus[0]->regs.rsi = entry->rsi;
+		vcpu_ops->set_linux64_state(p->vcpus[0], entry->rip, entry->cr3, entry->gdt,
+					    entry->gdt_limit);
+	}
+}
+
+void arch_partition_reset(struct partition *p)
+{
+	struct guest_platform *gp = platform_of(p);
+
+	spin_lock(&gp->lock);
+	platform_power_on(p);
+	spin_unlock(&gp->lock);
+	vcpus_power_on(p);
 }
 
 /* Apply an INIT another vCPU sent: back to the state after reset, waiting for STARTUP. */

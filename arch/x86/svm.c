@@ -145,7 +145,11 @@ struct guest_maps {
 static struct guest_maps guest_maps[MAX_PARTITIONS];
 
 static const uint32_t guest_msr_passthrough[] = {
-	0x174,	    0x175,	0x176,			/* SYSENTER_CS/ESP/EIP */
+	/*
+	 * Per-CPU state the guest may own outright: its vCPU has the CPU to
+	 * itself and Keel never uses it (SPEC_CTRL, PRED_CMD, TSC_AUX).
+	 */
+	0x48,	    0x49,	0xc0000103, 0x174,	0x175, 0x176, /* SYSENTER_CS/ESP/EIP */
 	0xc0000081, 0xc0000082, 0xc0000083, 0xc0000084, /* STAR, LSTAR, CSTAR, SFMASK */
 	0xc0000100, 0xc0000101, 0xc0000102,		/* FS_BASE, GS_BASE, KERNEL_GS_BASE */
 };
@@ -302,6 +306,10 @@ static void svm_set_real_mode_state(struct vcpu *v, uint16_t cs, uint16_t ip)
 	s->dr6 = 0xffff0ff0;
 	memset(&v->regs, 0, sizeof(v->regs));
 	vmcb_of(v)->ctl.tlb_control = 1;
+	/* Nothing queued before the reset survives it. */
+	vmcb_of(v)->ctl.eventinj = 0;
+	vmcb_of(v)->ctl.vintr &= ~(SVM_VINTR_IRQ | SVM_VINTR_IGN_TPR);
+	vmcb_of(v)->ctl.intercept_misc1 &= ~SVM_INTERCEPT_VINTR;
 }
 
 static void svm_decode_exit(struct vcpu *v, struct vm_exit *e)

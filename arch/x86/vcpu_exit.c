@@ -344,6 +344,10 @@ void vcpu_loop(struct vcpu *v)
 	for (;;) {
 		if (v->part->stopped)
 			break;
+		if (v->part->reset_pending) {
+			partition_reset_rendezvous(v->part, v->id);
+			continue;
+		}
 		if (v->state == VCPU_WAIT_SIPI) {
 			if (!v->sipi_pending) {
 				cpu_relax();

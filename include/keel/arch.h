@@ -34,6 +34,15 @@ void arch_partition_kick(struct partition *p);
 int arch_host_launch(struct partition *p, uint64_t entry, uint64_t boot_params, uint64_t cr3,
 		     uint64_t gdt, uint16_t gdt_limit);
 
+/*
+ * Put a guest partition's vCPUs and devices back to power-on state, vCPU 0
+ * at p->entry, the others waiting for STARTUP (called by vCPU 0's CPU while
+ * the others wait in partition_reset_rendezvous()).
+ */
+void arch_partition_reset(struct partition *p);
+/* Spin politely. */
+void arch_cpu_relax(void);
+
 /* The idle loop of a CPU with nothing to do. */
 __noreturn void arch_idle(void);
 

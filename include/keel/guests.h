@@ -28,4 +28,7 @@ int guest_load_linux(struct partition *p, const struct boot_module *kernel,
 		     const struct boot_module *initrd, const char *cmdline, char *err,
 		     size_t errlen);
 
+/* Load p again from the images it was started from (a reset): RAM cleared first. */
+int guest_reload(struct partition *p, char *err, size_t errlen);
+
 #endif

@@ -28,6 +28,7 @@
 #define GUEST_IOAPIC_BASE 0xfec00000ull
 
 struct vcpu;
+struct boot_module;
 
 enum partition_kind {
 	PARTITION_HOST,
@@ -63,6 +64,15 @@ struct partition {
 	struct partition_ram ram[PARTITION_RAM_RANGES];
 	uint64_t mem_size;
 	struct partition_entry entry;
+	/* What it was loaded from, to load it again on a reset. */
+	const struct boot_module *boot_image, *boot_initrd;
+	const char *boot_cmdline;
+	uint64_t boot_load_address;
+	/* A reset in progress: its vCPUs meet, vCPU 0 reloads, then they go on. */
+	volatile bool reset_pending;
+	volatile uint32_t reset_arrived;
+	volatile uint32_t reset_gen;
+	uint32_t resets;
 	int config_line; /* its [partition] line in keel.cfg */
 	/* Set once, by whichever CPU stops the partition; read by all its vCPUs. */
 	volatile bool stopped;
@@ -77,6 +87,9 @@ struct partition {
 	/* The last CONSOLE_RING_SIZE bytes of its console output (serial and port 0xE9). */
 	char console_ring[CONSOLE_RING_SIZE];
 	uint32_t console_head;
+	/* The unfinished line of a partition without the console focus (hv/console.c). */
+	char console_line[200];
+	uint32_t console_line_len;
 };
 
 extern struct partition host_partition;
@@ -92,7 +105,24 @@ void *partition_gpa_to_hva(struct partition *p, uint64_t gpa, uint64_t len);
  */
 void partition_stop(struct partition *p, const char *fmt, ...) __printf(2, 3);
 
-/* Console output from a partition's serial port, one byte at a time (hv/console.c). */
+/* The partition turned itself off (ACPI S5): stop it cleanly, without a report of a fault. */
+void partition_power_off(struct partition *p);
+/* The partition asked for a reset (why: through which register): restart only it. */
+void partition_request_reset(struct partition *p, const char *why);
+/*
+ * Called by each of p's vCPUs at an exit while p->reset_pending: the vCPUs
+ * meet here, vCPU 0 reloads p and resets them, then all go on (vCPU 0 at the
+ * entry, the others waiting for STARTUP).
+ */
+void partition_reset_rendezvous(struct partition *p, uint32_t vcpu_id);
+
+/*
+ * Console output from a partition's serial port, one byte at a time
+ * (hv/console.c): the partition with the console focus (the host) writes
+ * through; the others are printed a whole line at a time.
+ */
 void console_partition_putc(struct partition *p, char c);
+/* Print what is left of p's unfinished line (it stopped). */
+void console_partition_flush(struct partition *p);
 
 #endif

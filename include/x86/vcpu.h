@@ -138,6 +138,7 @@ struct vcpu_ops {
 
 extern const struct vcpu_ops *vcpu_ops;
 extern const struct vcpu_ops svm_vcpu_ops;
+extern const struct vcpu_ops vmx_vcpu_ops;
 
 /* The exit dispatcher (arch/x86/vcpu_exit.c). */
 enum exit_action vcpu_handle_exit(struct vcpu *v, struct vm_exit *exit);

@@ -206,10 +206,11 @@ static void spin_tsc(uint64_t ticks)
 		asm volatile("pause");
 }
 
-/* "prefix_what" in name[64], for checks named after the MSR they test. */
+/* "prefix_what" in name[NAME_SIZE], for checks named after the MSR they test. */
+#define NAME_SIZE 64
 static const char *join(char *name, const char *prefix, const char *what)
 {
-	snprintf(name, 64, "%s_%s", prefix, what);
+	snprintf(name, NAME_SIZE, "%s_%s", prefix, what);
 	return name;
 }
 
@@ -217,8 +218,8 @@ static const char *join(char *name, const char *prefix, const char *what)
 static void test_system_time(const char *prefix, uint32_t msr,
 			     volatile struct pvclock_vcpu_time_info *p)
 {
-	char name[64];
-	uint64_t value = gpa(p) | 1, readback = 0, t1 = 0, t2 = 0, tsc1 = 0, tsc2 = 0;
+	char name[NAME_SIZE];
+	uint64_t value = gpa(p) | 1, readback = 0, t1 = 0, t2 = 0, tsc1 = 0, tsc2 = 0, khz;
 	uint32_t mul;
 	int f;
 
@@ -234,17 +235,15 @@ static void test_system_time(const char *prefix, uint32_t msr,
 	if (!check(join(name, prefix, "mul_nonzero"), mul != 0,
 		   "tsc_to_system_mul is 0 (a Linux guest divides by it)"))
 		return;
+	khz = pvclock_tsc_khz(mul, p->tsc_shift);
 	note("%s: version %u tsc_timestamp %llu system_time %llu mul 0x%x shift %d flags 0x%x "
 	     "(tsc %llu kHz)",
 	     prefix, p->version, (unsigned long long)p->tsc_timestamp,
 	     (unsigned long long)p->system_time, mul, p->tsc_shift, p->flags,
-	     (unsigned long long)pvclock_tsc_khz(mul, p->tsc_shift));
-	/* The guest derives tsc_khz from mul/shift: it must look like a real CPU's. */
-	check(join(name, prefix, "tsc_khz_plausible"),
-	      pvclock_tsc_khz(mul, p->tsc_shift) >= 10000 &&
-		      pvclock_tsc_khz(mul, p->tsc_shift) <= 20000000,
-	      "mul 0x%x shift %d give %llu kHz", mul, p->tsc_shift,
-	      (unsigned long long)pvclock_tsc_khz(mul, p->tsc_shift));
+	     (unsigned long long)khz);
+	/* The guest takes its TSC frequency from mul/shift: it must look like a real CPU's. */
+	check(join(name, prefix, "tsc_khz_plausible"), khz >= 10000 && khz <= 20000000,
+	      "mul 0x%x shift %d give %llu kHz", mul, p->tsc_shift, (unsigned long long)khz);
 	if (!check(join(name, prefix, "read"), pvclock_read(p, &t1, &tsc1),
 		   "version stays odd or keeps changing"))
 		return;
@@ -266,16 +265,16 @@ static void test_system_time(const char *prefix, uint32_t msr,
 
 static void test_wall_clock(const char *prefix, uint32_t msr, volatile struct pvclock_wall_clock *w)
 {
-	char name[64];
+	char name[NAME_SIZE];
 	uint64_t readback = 0;
 	int f;
 
 	if (!EXPECT_FAULT(join(name, prefix, "write"), wrmsr_safe(msr, gpa(w)), FAULT_NONE))
 		return;
-	snprintf(name, sizeof(name), "%s_readback", prefix);
 	f = rdmsr_safe(msr, &readback);
-	check(name, !f && readback == gpa(w), "%s, read 0x%llx, wrote 0x%llx", fault_name(f),
-	      (unsigned long long)readback, (unsigned long long)gpa(w));
+	check(join(name, prefix, "readback"), !f && readback == gpa(w),
+	      "%s, read 0x%llx, wrote 0x%llx", fault_name(f), (unsigned long long)readback,
+	      (unsigned long long)gpa(w));
 	note("%s: version %u sec %u nsec %u", prefix, w->version, w->sec, w->nsec);
 	check(join(name, prefix, "version_even"), !(w->version & 1), "version %u", w->version);
 	check(join(name, prefix, "sec_plausible"), w->sec > EPOCH_2020,

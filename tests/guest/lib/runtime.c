@@ -54,7 +54,7 @@ static struct tss tss __aligned(16);
 /* Ring-0 stack for traps and INT 0x80 from ring 3 (TSS.RSP0). */
 static uint8_t ring0_stack[16384] __aligned(16);
 /* #DF runs on its own stack (IST1), so a blown stack still gets reported. */
-static uint8_t df_stack[4096] __aligned(16);
+static uint8_t df_stack[8192] __aligned(16);
 
 static char vendor[13];
 static unsigned int nr_passed, nr_failed;
@@ -237,8 +237,13 @@ void guest_trap(struct trap_frame *f);
 void guest_trap(struct trap_frame *f)
 {
 	static bool reporting;
+	/* Through integers: the two symbols are distinct objects as far as C knows. */
+	size_t n =
+		((uintptr_t)__extable_end - (uintptr_t)__extable_start) / sizeof(*__extable_start);
 
-	for (const struct extable_entry *e = __extable_start; e < __extable_end; e++) {
+	for (size_t i = 0; i < n; i++) {
+		const struct extable_entry *e = &__extable_start[i];
+
 		if (e->from != f->rip)
 			continue;
 		guest_last_fault.vector = (uint8_t)f->vector;
