@@ -8,6 +8,7 @@
 #include <x86/io.h>
 
 #define UART_THR 0
+#define UART_RBR 0
 #define UART_IER 1
 #define UART_FCR 2
 #define UART_LCR 3
@@ -16,6 +17,7 @@
 #define UART_SCR 7
 #define LCR_DLAB 0x80
 #define LCR_8N1 0x03
+#define LSR_DR 0x01
 #define LSR_THRE 0x20
 
 uint16_t uart_port;
@@ -48,4 +50,16 @@ void uart_putc(char c)
 		if (inb(uart_port + UART_LSR) & LSR_THRE)
 			break;
 	outb(uart_port + UART_THR, (uint8_t)c);
+}
+
+uint8_t uart_lsr(void)
+{
+	return uart_port ? inb(uart_port + UART_LSR) : 0;
+}
+
+int uart_getc(void)
+{
+	if (!(uart_lsr() & LSR_DR))
+		return -1;
+	return inb(uart_port + UART_RBR);
 }

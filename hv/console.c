@@ -7,6 +7,7 @@
  * would deadlock on itself: the lock records its holder, and that CPU
  * writes through without taking it again.
  */
+#include <keel/arch.h>
 #include <keel/console.h>
 #include <keel/partition.h>
 #include <keel/percpu.h>
@@ -72,23 +73,38 @@ void vprintk(const char *fmt, va_list ap)
 
 /*
  * Partitions write their serial ports byte by byte. The one with the
- * console focus (the host: an interactive shell's prompt has no newline)
- * is written through, each of its lines starting with "[name] "; a Keel
- * line in between ends its line first. The others are collected and
- * printed a whole line at a time, so lines of different partitions never
- * mix even when they all print at once.
+ * console focus (hv/console_input.c; the host at boot) is written through,
+ * so an interactive shell's prompt and echo show at once; each of its lines
+ * starts with "[name] ", and a Keel line in between ends its line first.
+ * The others are collected and printed a whole line at a time, so lines of
+ * different partitions never mix even when they all print at once. A
+ * collected line waits a little (at most CONSOLE_LINE_WAIT_US) for the
+ * focused partition to end an unfinished line while it is still writing it;
+ * a line idle for CONSOLE_LINE_IDLE_US (a prompt waiting for input) is cut
+ * at once.
  */
+#define CONSOLE_LINE_WAIT_US 20000
+#define CONSOLE_LINE_IDLE_US 5000
+
+/* When the focused partition last wrote a byte through. */
+static volatile uint64_t last_through_us;
+
+static void put_prefix(const struct partition *p)
+{
+	uart_putc('[');
+	for (const char *n = p->name; *n; n++)
+		uart_putc(*n);
+	uart_putc(']');
+	uart_putc(' ');
+}
+
 static void put_prefixed_line(struct partition *p, const char *s, uint32_t len)
 {
 	if (!at_line_start) {
 		uart_putc('\r');
 		uart_putc('\n');
 	}
-	uart_putc('[');
-	for (const char *n = p->name; *n; n++)
-		uart_putc(*n);
-	uart_putc(']');
-	uart_putc(' ');
+	put_prefix(p);
 	for (uint32_t i = 0; i < len; i++)
 		uart_putc(s[i]);
 	uart_putc('\r');
@@ -118,14 +134,44 @@ static void unlock_console(bool nested)
 
 void console_partition_flush(struct partition *p)
 {
+	uint64_t start = arch_time_us();
 	bool nested;
 
 	if (!p->console_line_len || !uart_port)
 		return;
-	lock_console(&nested);
+	for (;;) {
+		lock_console(&nested);
+		uint64_t now = arch_time_us();
+
+		if (nested || at_line_start || line_owner == -1 ||
+		    now - last_through_us >= CONSOLE_LINE_IDLE_US ||
+		    now - start >= CONSOLE_LINE_WAIT_US)
+			break;
+		unlock_console(nested);
+		arch_cpu_relax();
+	}
 	put_prefixed_line(p, p->console_line, p->console_line_len);
 	p->console_line_len = 0;
 	unlock_console(nested);
+}
+
+/* Write c through for p, the focused partition. Under the console lock. */
+static void put_through(struct partition *p, char c)
+{
+	if (!at_line_start && line_owner != (int)p->id) {
+		uart_putc('\r');
+		uart_putc('\n');
+		at_line_start = true;
+	}
+	if (at_line_start && c != '\r') {
+		put_prefix(p);
+		at_line_start = false;
+	}
+	line_owner = (int)p->id;
+	uart_putc(c);
+	if (c == '\n')
+		at_line_start = true;
+	last_through_us = arch_time_us();
 }
 
 void console_partition_putc(struct partition *p, char c)
@@ -135,8 +181,8 @@ void console_partition_putc(struct partition *p, char c)
 	p->console_ring[p->console_head++ % CONSOLE_RING_SIZE] = c;
 	if (!uart_port)
 		return;
-	if (p->id != 0) {
-		/* Collected: only this partition's vCPUs write its line (under its device lock). */
+	if (p != console_input_focus()) {
+		/* Collected: only this partition's vCPUs write its line (its devices' lock). */
 		if (c == '\r')
 			return;
 		if (c != '\n' && p->console_line_len < sizeof(p->console_line)) {
@@ -148,23 +194,11 @@ void console_partition_putc(struct partition *p, char c)
 		return;
 	}
 	lock_console(&nested);
-	if (!at_line_start && line_owner != (int)p->id) {
-		uart_putc('\r');
-		uart_putc('\n');
-		at_line_start = true;
-	}
-	if (at_line_start && c != '\r') {
-		uart_putc('[');
-		for (const char *n = p->name; *n; n++)
-			uart_putc(*n);
-		uart_putc(']');
-		uart_putc(' ');
-		at_line_start = false;
-	}
-	line_owner = (int)p->id;
-	uart_putc(c);
-	if (c == '\n')
-		at_line_start = true;
+	/* It just got the focus: what it collected so far starts its line. */
+	for (uint32_t i = 0; i < p->console_line_len; i++)
+		put_through(p, p->console_line[i]);
+	p->console_line_len = 0;
+	put_through(p, c);
 	unlock_console(nested);
 }
 

@@ -51,6 +51,9 @@ struct guest_platform {
 	struct spinlock lock;
 	struct vioapic ioapic;
 	struct vuart uart;
+	/* Console input waiting for room in the UART's receiver (hv/console_input.c). */
+	uint8_t rx_pending[256];
+	uint32_t rx_head, rx_count, rx_dropped;
 	struct vcmos cmos;
 	struct vlegacy legacy;
 	struct vdev_unassigned_log unassigned;
@@ -170,6 +173,28 @@ int guest_create_vcpus(struct partition *p)
 	return 0;
 }
 
+/* Console input into the UART's receiver, as far as it has room. Under gp->lock. */
+static void pump_console_input(struct guest_platform *gp)
+{
+	while (gp->rx_count && vuart_rx_push(&gp->uart, gp->rx_pending[gp->rx_head])) {
+		gp->rx_head = (gp->rx_head + 1) % sizeof(gp->rx_pending);
+		gp->rx_count--;
+	}
+}
+
+void arch_partition_console_rx(struct partition *p, uint8_t c)
+{
+	struct guest_platform *gp = platform_of(p);
+
+	spin_lock(&gp->lock);
+	if (gp->rx_count < sizeof(gp->rx_pending))
+		gp->rx_pending[(gp->rx_head + gp->rx_count++) % sizeof(gp->rx_pending)] = c;
+	else
+		gp->rx_dropped++; /* typed faster than the guest reads: as a real overrun */
+	pump_console_input(gp);
+	spin_unlock(&gp->lock);
+}
+
 /*
  * One byte of a guest's port space: the emulated devices, or an empty bus.
  * Returns false for a port nothing claims.
@@ -179,9 +204,12 @@ static bool device_io(struct partition *p, uint16_t port, bool in, uint8_t *val)
 	struct guest_platform *gp = platform_of(p);
 
 	if (port >= ACPI_GUEST_UART_PORT && port < ACPI_GUEST_UART_PORT + 8 &&
-	    p->console == CONFIG_CONSOLE_SERIAL)
+	    p->console == CONFIG_CONSOLE_SERIAL) {
+		if (in)
+			pump_console_input(gp);
 		return !(in ? vuart_io_read(&gp->uart, port - ACPI_GUEST_UART_PORT, val)
 			    : vuart_io_write(&gp->uart, port - ACPI_GUEST_UART_PORT, *val));
+	}
 	if (port == 0x70 || port == 0x71)
 		return !(in ? vcmos_io_read(&gp->cmos, port - 0x70, val)
 			    : vcmos_io_write(&gp->cmos, port - 0x70, *val));
@@ -214,6 +242,13 @@ enum exit_action guest_handle_io(struct vcpu *v, struct vm_exit *e)
 		partition_stop(p, "string I/O on port 0x%x is not emulated", e->io.port);
 		return EXIT_STOP_VCPU;
 	}
+	/*
+	 * The focused guest's UART reads route what was typed first (outside
+	 * gp->lock: console input takes that lock after its own).
+	 */
+	if (e->io.in && console_input_focus() == p && e->io.port >= ACPI_GUEST_UART_PORT &&
+	    e->io.port < ACPI_GUEST_UART_PORT + 8)
+		console_input_poll();
 	/* Wider accesses are split into bytes, lowest port first, as the bus would. */
 	spin_lock(&gp->lock);
 	for (unsigned int i = 0; i < e->io.size; i++) {

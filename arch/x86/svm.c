@@ -96,8 +96,12 @@ static int svm_setup_maps(void)
 		return -ENOMEM;
 	iopm_pa = virt_to_phys(iopm);
 	msrpm_pa = virt_to_phys(msrpm);
-	/* COM1's data port: Keel shares the serial line with the host (hv/console.c). */
+	/*
+	 * COM1's data port and LSR: Keel shares the serial line with the host
+	 * (hv/console.c, hv/console_input.c).
+	 */
 	iopm[0x3f8 / 8] |= 1u << (0x3f8 % 8);
+	iopm[0x3fd / 8] |= 1u << (0x3fd % 8);
 	/* EFER: keep SVME set underneath the guest and hide it. SVM's own MSRs: refuse. */
 	msrpm_intercept(MSR_EFER, true, true);
 	msrpm_intercept(MSR_VM_CR, true, true);

@@ -6,6 +6,7 @@
  */
 #include <x86/cpu.h>
 #include <x86/io.h>
+#include <keel/arch.h>
 
 #define PIT_HZ 1193182ull
 #define CALIBRATE_MS 10
@@ -44,4 +45,9 @@ void udelay(uint64_t us)
 
 	while (rdtsc() < end)
 		cpu_relax();
+}
+
+uint64_t arch_time_us(void)
+{
+	return rdtsc() / tsc_per_us;
 }

@@ -160,25 +160,42 @@ static enum exit_action handle_wrmsr(struct vcpu *v, struct vm_exit *e)
 }
 
 /*
- * The host's COM1 data port. Reads and divisor-latch writes go to the UART;
- * transmitted bytes go through Keel's console so the host's lines and
- * Keel's never mix (hv/console.c).
+ * The host's COM1 data port and line status register. Transmitted bytes go
+ * through Keel's console so the host's lines and Keel's never mix
+ * (hv/console.c); the receiver and LSR.DR are console input's, which
+ * routes what is typed to the partition with the focus
+ * (hv/console_input.c). Divisor-latch accesses go to the UART.
  */
+#define COM1 0x3f8
+#define UART_LCR_DLAB 0x80
+
 static enum exit_action handle_io(struct vcpu *v, struct vm_exit *e)
 {
+	uint8_t val = (uint8_t)v->regs.rax;
+	bool dlab;
+
 	if (v->part->kind != PARTITION_HOST)
 		return guest_handle_io(v, e);
-	if (e->io.string || e->io.port != 0x3f8 || e->io.size != 1) {
+	if (e->io.string || (e->io.port != COM1 && e->io.port != COM1 + 5) || e->io.size != 1) {
 		partition_stop(v->part, "unexpected I/O exit: port 0x%x size %u%s", e->io.port,
 			       e->io.size, e->io.string ? " (string)" : "");
 		return EXIT_STOP_VCPU;
 	}
+	dlab = inb(COM1 + 3) & UART_LCR_DLAB;
+	if (e->io.port == COM1 + 5) {
+		if (e->io.in)
+			val = console_input_host_lsr();
+		else
+			outb(COM1 + 5, val); /* LSR is read-only: the UART ignores it */
+	} else if (e->io.in) {
+		val = dlab ? inb(COM1) : console_input_host_rbr();
+	} else if (dlab) {
+		outb(COM1, val);
+	} else {
+		console_partition_putc(v->part, (char)val);
+	}
 	if (e->io.in)
-		v->regs.rax = (v->regs.rax & ~0xffull) | inb(0x3f8);
-	else if (inb(0x3fb) & 0x80) /* LCR.DLAB: the write sets the baud divisor */
-		outb(0x3f8, (uint8_t)v->regs.rax);
-	else
-		console_partition_putc(v->part, (char)v->regs.rax);
+		v->regs.rax = (v->regs.rax & ~0xffull) | val;
 	vcpu_skip(v, e->insn_len);
 	return EXIT_RESUME;
 }

@@ -230,6 +230,7 @@ static int setup_host_maps(void)
 		return -ENOMEM;
 	/* COM1's data port: Keel shares the serial line with the host (hv/console.c). */
 	host_io[0x3f8 / 8] |= 1u << (0x3f8 % 8);
+	host_io[0x3fd / 8] |= 1u << (0x3fd % 8);
 	/*
 	 * VMX is Keel's: the host's writes to IA32_FEATURE_CONTROL and its
 	 * reads of the VMX capability MSRs exit and get #GP, as on a CPU

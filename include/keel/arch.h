@@ -41,7 +41,11 @@ int arch_host_launch(struct partition *p, uint64_t entry, uint64_t boot_params, 
  */
 void arch_partition_reset(struct partition *p);
 /* Spin politely. */
+/* A byte typed on Keel's console for guest p (it has the console focus): to its UART. */
+void arch_partition_console_rx(struct partition *p, uint8_t c);
 void arch_cpu_relax(void);
+/* Microseconds since an arbitrary point (the TSC as calibrated at boot). */
+uint64_t arch_time_us(void);
 
 /* The idle loop of a CPU with nothing to do. */
 __noreturn void arch_idle(void);

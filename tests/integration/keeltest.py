@@ -9,7 +9,10 @@ passes, and returns the serial log with what happened.
 import os
 import re
 import shutil
+import socket
 import subprocess
+import tempfile
+import threading
 import time
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
@@ -93,10 +96,17 @@ def write_grub_iso(iso, workdir, cfg_text, modules=None, keel_cmdline="", extra_
 
 
 def qemu_cmd(log, smp=4, mem="2G", firmware="ovmf", esp=None, iso=None, vars_copy=None,
-             extra=()):
+             extra=(), serial_socket=None):
+    """serial_socket: a path for a UNIX socket carrying the serial port both ways (typed
+    input); the output goes to log either way."""
+    if serial_socket:
+        serial = ["-chardev", "socket,id=com1,path=%s,server=on,wait=off,logfile=%s" %
+                  (serial_socket, log), "-serial", "chardev:com1"]
+    else:
+        serial = ["-serial", "file:" + log]
     cmd = ["qemu-system-x86_64", "-accel", "tcg", "-machine", "q35", "-cpu", "EPYC,+svm",
            "-smp", str(smp), "-m", str(mem), "-display", "none", "-no-reboot", "-net", "none",
-           "-serial", "file:" + log, "-monitor", "none"]
+           "-monitor", "none"] + serial
     if firmware == "ovmf":
         shutil.copy(OVMF_VARS, vars_copy)
         cmd += ["-drive", "if=pflash,format=raw,readonly=on,file=" + OVMF_CODE,
@@ -108,12 +118,57 @@ def qemu_cmd(log, smp=4, mem="2G", firmware="ovmf", esp=None, iso=None, vars_cop
     return cmd + list(extra)
 
 
-def boot(workdir, timeout=180, settle=1.0, until=TERMINAL, **kw):
+class Typist:
+    """Types on the serial console: each step is (pattern, bytes); once pattern (a regex,
+    re.M) is in the log, the bytes are sent, then the next step waits for its pattern."""
+
+    def __init__(self, path, steps):
+        self.path, self.steps, self.sock = path, list(steps), None
+
+    def poll(self, text):
+        if not self.steps:
+            return
+        if self.sock is None:
+            try:
+                s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+                s.connect(self.path)
+            except OSError:
+                return
+            self.sock = s
+            # QEMU's output must not back up in the socket: read and drop it (the log has it).
+            threading.Thread(target=self._drain, daemon=True).start()
+        pattern, data = self.steps[0]
+        if re.search(pattern, text, re.M):
+            self.steps.pop(0)
+            for b in data:  # one byte at a time, as typed: a burst could overrun the UART
+                self.sock.sendall(bytes([b]))
+                time.sleep(0.01)
+
+    def _drain(self):
+        try:
+            while self.sock.recv(4096):
+                pass
+        except OSError:
+            pass
+
+    def close(self):
+        if self.sock:
+            self.sock.close()
+
+
+def boot(workdir, timeout=180, settle=1.0, until=TERMINAL, typed=None, **kw):
     """Run QEMU until until says so (a compiled regex matching the log, or a function of the
-    log text; default: Keel's terminal lines), QEMU exits, or timeout; return a BootResult."""
+    log text; default: Keel's terminal lines), QEMU exits, or timeout; return a BootResult.
+    typed: steps for a Typist, to type on the serial console."""
     log = os.path.join(workdir, "serial.log")
     if os.path.exists(log):
         os.remove(log)
+    typist = None
+    if typed:
+        # Not in workdir: a UNIX socket's path must stay short (108 bytes).
+        sock = os.path.join(tempfile.mkdtemp(prefix="keel-"), "com1")
+        kw["serial_socket"] = sock
+        typist = Typist(sock, typed)
     cmd = qemu_cmd(log, vars_copy=os.path.join(workdir, "vars.fd"), **kw)
     with open(os.path.join(workdir, "qemu.cmd"), "w") as f:
         f.write(" ".join(cmd) + "\n")
@@ -127,6 +182,8 @@ def boot(workdir, timeout=180, settle=1.0, until=TERMINAL, **kw):
         text = read_log(log)
         if rc is not None:
             break
+        if typist:
+            typist.poll(text)
         done = until(text) if callable(until) else until.search(text)
         if seen_end is None and done:
             seen_end = time.time()
@@ -140,6 +197,8 @@ def boot(workdir, timeout=180, settle=1.0, until=TERMINAL, **kw):
     if not exited:
         proc.kill()
     proc.wait()
+    if typist:
+        typist.close()
     return BootResult(read_log(log), exited, proc.returncode, time.time() - start, timed_out)
 
 

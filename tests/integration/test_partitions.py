@@ -39,14 +39,14 @@ def host_up(cpus):
     return re.compile(r"^\[host\] keel-host: userspace reached, %d CPUs" % cpus, re.M)
 
 
-def run(work, cfg, mods, until, path="grub", smp=4):
+def run(work, cfg, mods, until, path="grub", smp=4, **kw):
     if path == "uefi":
         esp = write_esp(os.path.join(work, "esp"), cfg, mods)
         return boot(work, timeout=300, settle=2, until=until, smp=smp, mem="2G",
-                    firmware="ovmf", esp=esp)
+                    firmware="ovmf", esp=esp, **kw)
     iso = write_grub_iso(os.path.join(work, "keel.iso"), os.path.join(work, "iso"), cfg, mods)
     return boot(work, timeout=300, settle=2, until=until, smp=smp, mem="2G", firmware="bios",
-                iso=iso)
+                iso=iso, **kw)
 
 
 def both(*patterns):
@@ -131,3 +131,89 @@ def partition_config_error_stops_keel(work):
     r = run(work, cfg, images("hello"), re.compile(r"keel: boot stopped"))
     assert r.has(r"keel: error: keel.cfg:\d+: .*CPU 5"), "no clear error naming CPU 5"
     assert r.has(r"keel: boot stopped") and not r.exited, "Keel did not stop cleanly"
+
+
+def linux_partition(name, cpus="2", memory="256M", cmdline=""):
+    return ("\n[partition %s]\ncpus = %s\nmemory = %s\nkernel = vmlinuz\ninitrd = initrd.img\n"
+            "cmdline = \"console=ttyS0 panic=-1 no_timer_check %s\"\n" % (name, cpus, memory,
+                                                                        cmdline))
+
+
+def work_result(iters):
+    """What tools/mkinitramfs's keel.test=work loop prints for each worker."""
+    s = 0
+    for j in range(1, iters + 1):
+        s = (s + j * j) % 1000003
+    return s
+
+
+# What a stock Debian kernel prints when it finds KVM's paravirtual ABI (arch/x86/kernel/kvm.c,
+# kvmclock.c): every line must appear in the guest's log, prefixed with its name.
+KVM_GUEST_LINES = [
+    r"Hypervisor detected: KVM",
+    r"kvm-clock: Using msrs 4b564d01 and 4b564d00",
+    r"clocksource: Switched to clocksource kvm-clock",
+    r"Booting paravirtualized kernel on KVM",
+    r"kvm-guest: setup PV IPIs",
+    r"kvm-guest: PV spinlocks enabled",
+    r"kvm-guest: setup PV sched yield",
+    r"kvm-guest: KVM setup pv remote TLB flush",
+]
+
+
+@case
+def partition_debian_guest_beside_debian_host(work):
+    """The headline: a stock Debian kernel in a 2-vCPU, 256 MiB partition sees KVM, uses its
+    paravirtual features and computes on both its CPUs while the host computes on its own."""
+    host_iters, guest_iters = 60000, 20000
+    host = HOST.replace("no_timer_check", "no_timer_check keel.test=work keel.work=%d" %
+                        host_iters)
+    cfg = host + linux_partition("guest", cmdline="keel.test=work keel.work=%d" % guest_iters)
+    gdone = re.compile(r"^\[guest\] keel-work: done", re.M)
+    hdone = re.compile(r"^\[host\] keel-work: done", re.M)
+    r = run(work, cfg, images(), both(gdone, hdone), path="uefi")
+    check_keel_fine(r)
+    assert r.has(r"keel: partition guest: 2 vcpus on cpus 0xc"), "guest not on CPUs 2-3"
+    for line in KVM_GUEST_LINES:
+        assert r.has(r"^\[guest\] \[ *[0-9.]+\] " + line), "guest log lacks '%s'" % line
+    assert r.has(r"^\[guest\] keel-host: userspace reached, 2 CPUs"), "guest nproc is not 2"
+    assert r.has(r"^\[host\] keel-host: userspace reached, 2 CPUs"), "host nproc is not 2"
+    assert not r.has(r"^\[guest\] .*(Oops|BUG:|Kernel panic|WARNING: CPU|cut here|"
+                     r"XSAVE consistency)"), \
+        "the guest kernel complained"
+    for who, iters in (("guest", guest_iters), ("host", host_iters)):
+        results = re.findall(r"^\[%s\] keel-work: worker \d+ result (\d+)" % who, r.log, re.M)
+        assert results == [str(work_result(iters))] * 2, \
+            "%s: wrong or missing work results %s" % (who, results)
+    # Both partitions were computing at the same time: each one's work started before the
+    # other's ended.
+    pos = {k: r.log.find("[%s] keel-work: %s" % (w, e)) for k, (w, e) in {
+        "gs": ("guest", "started"), "gd": ("guest", "done"),
+        "hs": ("host", "started"), "hd": ("host", "done")}.items()}
+    assert pos["gs"] < pos["hd"] and pos["hs"] < pos["gd"], \
+        "the host and the guest did not run their work at the same time"
+
+
+@case
+def partition_console_input_switches_with_ctrl_a(work):
+    """What is typed on Keel's console goes to one partition at a time; Ctrl-A three times
+    moves it from the host to the guest and back."""
+    switch = b"\x01\x01\x01"
+    typed = [
+        (r"^\[host\] keel-host: userspace reached", b""),
+        (r"^\[guest\] keel-host: userspace reached", switch),
+        (r"console input now goes to partition guest", b"echo guest-$((6 * 7))-typed\n"),
+        (r"^\[guest\] guest-42-typed", switch),
+        (r"console input now goes to partition host", b"echo host-$((5 * 5))-typed\n"),
+    ]
+    cfg = HOST + linux_partition("guest", cpus="1", memory="128M")
+    r = run(work, cfg, images(), both(re.compile(r"^\[host\] host-25-typed", re.M)),
+            typed=typed)
+    check_keel_fine(r)
+    assert r.has(r"keel: console input now goes to partition guest"), "no switch to the guest"
+    assert r.has(r"^\[guest\] guest-42-typed"), "the guest did not run what was typed for it"
+    assert r.has(r"keel: console input now goes to partition host"), "no switch back"
+    assert r.has(r"^\[host\] host-25-typed"), "the host did not run what was typed for it"
+    assert not r.has(r"^\[host\] guest-42-typed"), "the host got the guest's input"
+    assert not r.has(r"^\[guest\] host-25-typed"), "the guest got the host's input"
+    assert not r.has(r"not found"), "a command line was garbled (Ctrl-A not swallowed?)"
