@@ -217,3 +217,23 @@ def partition_console_input_switches_with_ctrl_a(work):
     assert not r.has(r"^\[host\] guest-42-typed"), "the host got the guest's input"
     assert not r.has(r"^\[guest\] host-25-typed"), "the guest got the host's input"
     assert not r.has(r"not found"), "a command line was garbled (Ctrl-A not swallowed?)"
+
+
+@case
+def partition_reboot_and_poweroff_touch_only_that_guest(work):
+    """A guest's reboot restarts only it (from its images again); a guest's poweroff stops
+    only it; the host and the other guest see nothing of either."""
+    cfg = (HOST + linux_partition("rb", cpus="1", memory="128M", cmdline="keel.test=reboot") +
+           linux_partition("off", cpus="1", memory="128M", cmdline="keel.test=poweroff"))
+    again = re.compile(r"keel: partition rb restarted \(1\)(.|\n)*\[rb\] keel-host: userspace "
+                       r"reached(.|\n)*\[rb\] keel-host: rebooting")
+    off = re.compile(r"keel: partition off powered off")
+    r = run(work, cfg, images(), both(again, off, host_up(2)))
+    check_keel_fine(r)
+    assert r.has(r"keel: partition rb: reset through (port 0xcf9|keyboard controller); "
+                 r"restarting it"), "the guest's reboot was not seen as a reset"
+    assert again.search(r.log), "the rebooted guest did not start again"
+    assert off.search(r.log), "the guest's poweroff was not seen"
+    assert not r.has(r"keel: partition (rb|off) stopped"), "a guest was stopped as faulty"
+    assert r.has(host_up(2).pattern), "the host did not keep running"
+    assert not r.exited, "the machine was reset or powered off"
