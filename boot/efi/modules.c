@@ -80,5 +80,7 @@ void load_modules(struct loader *ld)
 		load_named(ld, &cfg.partitions[i].kernel);
 		load_named(ld, &cfg.partitions[i].initrd);
 		load_named(ld, &cfg.partitions[i].image);
+		for (uint32_t m = 0; m < cfg.partitions[i].nr_modules; m++)
+			load_named(ld, &cfg.partitions[i].modules[m]);
 	}
 }
