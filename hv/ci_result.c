@@ -12,8 +12,8 @@ bool ci_passed(const struct ci_outcome *o, uint32_t success)
 	return o->end == PARTITION_EXITED && o->status == (((uint64_t)success << 1) | 1);
 }
 
-uint32_t ci_result_value(const struct ci_outcome *o, uint32_t n, uint32_t skipped,
-			 uint32_t success, uint32_t *failed)
+uint32_t ci_result_value(const struct ci_outcome *o, uint32_t n, uint32_t skipped, uint32_t success,
+			 uint32_t *failed)
 {
 	const struct ci_outcome *first = NULL;
 	uint32_t nr_failed = skipped;

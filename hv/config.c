@@ -776,11 +776,16 @@ static const struct {
 	uint16_t first, last;
 	char name[24];
 } device_ports[] = {
-	{ 0x3f8, 0x3ff, "the UART (COM1)" },   { 0x70, 0x71, "the RTC" },
-	{ 0x60, 0x60, "port 0x60" },	       { 0x61, 0x61, "port 0x61" },
-	{ 0x64, 0x64, "port 0x64" },	       { 0x80, 0x80, "the POST port" },
-	{ 0xe9, 0xe9, "the debug console" },   { 0xcf9, 0xcf9, "the reset register" },
-	{ 0x600, 0x600, "the sleep register" }, { 0x510, 0x511, "fw_cfg" },
+	{ 0x3f8, 0x3ff, "the UART (COM1)" },
+	{ 0x70, 0x71, "the RTC" },
+	{ 0x60, 0x60, "port 0x60" },
+	{ 0x61, 0x61, "port 0x61" },
+	{ 0x64, 0x64, "port 0x64" },
+	{ 0x80, 0x80, "the POST port" },
+	{ 0xe9, 0xe9, "the debug console" },
+	{ 0xcf9, 0xcf9, "the reset register" },
+	{ 0x600, 0x600, "the sleep register" },
+	{ 0x510, 0x511, "fw_cfg" },
 };
 
 /* An I/O port ("0xf4") or none: the debug-exit device and the CI exit port. */
@@ -1006,7 +1011,10 @@ static const char *kinds_str(char (*buf)[40], uint8_t kinds)
 		if (!((kinds >> k) & 1))
 			continue;
 		snprintf(*buf + len, sizeof(*buf) - len, "%s%s",
-			 n == 0 ? "" : n == total - 1 ? " or " : ", ", kind_names[k]);
+			 n == 0		  ? ""
+			 : n == total - 1 ? " or "
+					  : ", ",
+			 kind_names[k]);
 		n++;
 	}
 	return *buf;
@@ -1054,7 +1062,8 @@ static int finish_partition(struct parser *ps)
 			    "[partition %s] has no 'memory = ...' (expected a size such as 256M)",
 			    part->name);
 	if (part->kind != CONFIG_PARTITION_RAW && !ps->key_line[KEY_P_KERNEL])
-		return fail(ps, "[partition %s] has no 'kernel = ...' (a %s partition needs a kernel)",
+		return fail(ps,
+			    "[partition %s] has no 'kernel = ...' (a %s partition needs a kernel)",
 			    part->name, kind_names[part->kind]);
 	if (part->kind == CONFIG_PARTITION_RAW && !ps->key_line[KEY_P_IMAGE])
 		return fail(ps,

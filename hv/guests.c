@@ -237,9 +237,9 @@ static void *mb1_gpa_to_hva(void *ctx, uint64_t gpa, uint64_t len)
 	return partition_gpa_to_hva(ctx, gpa, len);
 }
 
-int guest_load_multiboot(struct partition *p, const struct boot_module *kernel,
-			 const char *cmdline, const struct boot_module *const *mods,
-			 uint32_t nr_mods, char *err, size_t errlen)
+int guest_load_multiboot(struct partition *p, const struct boot_module *kernel, const char *cmdline,
+			 const struct boot_module *const *mods, uint32_t nr_mods, char *err,
+			 size_t errlen)
 {
 	char line[BOOT_MODULE_NAME_MAX + CONFIG_CMDLINE_MAX + 1];
 	struct mb1_module mb_mods[MB1_MODS_MAX];

@@ -238,9 +238,10 @@ static void setup_guests(unsigned int online)
 	for (uint32_t i = 0; i < config.nr_partitions; i++) {
 		const struct config_partition *cp = &config.partitions[i];
 		const struct boot_module *image, *initrd = NULL, *mods[CONFIG_MODULES_MAX];
-		enum partition_kind kind = cp->kind == CONFIG_PARTITION_RAW	  ? PARTITION_RAW
-					   : cp->kind == CONFIG_PARTITION_MULTIBOOT ? PARTITION_MULTIBOOT
-										    : PARTITION_LINUX;
+		enum partition_kind kind = cp->kind == CONFIG_PARTITION_RAW ? PARTITION_RAW
+					   : cp->kind == CONFIG_PARTITION_MULTIBOOT
+						   ? PARTITION_MULTIBOOT
+						   : PARTITION_LINUX;
 		bool missing = false;
 		struct partition *p;
 		int ret;

@@ -117,11 +117,12 @@ int mb1_find_header(const void *image, uint64_t size, struct mb1_header *hdr, ui
 		}
 		if (hdr->flags & MB1_HF_AOUT_KLUDGE) {
 			if (off + 32 > limit) {
-				snprintf(err, errlen,
-					 "multiboot header at offset 0x%llx: flags bit 16 needs the "
-					 "address fields, but they lie past %s",
-					 (unsigned long long)off,
-					 limit < size ? "the first 8 KiB" : "the end of the image");
+				snprintf(
+					err, errlen,
+					"multiboot header at offset 0x%llx: flags bit 16 needs the "
+					"address fields, but they lie past %s",
+					(unsigned long long)off,
+					limit < size ? "the first 8 KiB" : "the end of the image");
 				return -EINVAL;
 			}
 			hdr->header_addr = rd32(b + off + 12);
@@ -133,8 +134,10 @@ int mb1_find_header(const void *image, uint64_t size, struct mb1_header *hdr, ui
 		*offset = off;
 		return 0;
 	}
-	snprintf(err, errlen, "no multiboot header (magic 0x%x) in the first %llu bytes: not a "
-		 "multiboot v1 kernel", MB1_HEADER_MAGIC, (unsigned long long)limit);
+	snprintf(err, errlen,
+		 "no multiboot header (magic 0x%x) in the first %llu bytes: not a "
+		 "multiboot v1 kernel",
+		 MB1_HEADER_MAGIC, (unsigned long long)limit);
 	return -ENOEXEC;
 }
 
@@ -179,8 +182,8 @@ static int add_segment(struct loader *ld, const char *what, uint64_t gpa, uint64
 		if (gpa < s->gpa + s->memsz && s->gpa < gpa + memsz)
 			return fail(ld, -EINVAL,
 				    "%s [0x%llx-0x%llx) overlaps another segment [0x%llx-0x%llx)",
-				    what, (unsigned long long)gpa, (unsigned long long)(gpa + memsz),
-				    (unsigned long long)s->gpa,
+				    what, (unsigned long long)gpa,
+				    (unsigned long long)(gpa + memsz), (unsigned long long)s->gpa,
 				    (unsigned long long)(s->gpa + s->memsz));
 	}
 	if (ld->nr_seg == MAX_SEGMENTS)
@@ -285,8 +288,10 @@ static int plan_elf(struct loader *ld)
 			return fail(ld, -EINVAL, "%s: file size 0x%x exceeds memory size 0x%x",
 				    what, ph.p_filesz, ph.p_memsz);
 		if ((uint64_t)ph.p_offset + ph.p_filesz > req->image_size)
-			return fail(ld, -EINVAL, "%s: bytes [0x%x-0x%llx) lie past the end of the "
-				    "image (%llu bytes)", what, ph.p_offset,
+			return fail(ld, -EINVAL,
+				    "%s: bytes [0x%x-0x%llx) lie past the end of the "
+				    "image (%llu bytes)",
+				    what, ph.p_offset,
 				    (unsigned long long)ph.p_offset + ph.p_filesz,
 				    (unsigned long long)req->image_size);
 		ret = add_segment(ld, what, ph.p_paddr, ph.p_offset, ph.p_filesz, ph.p_memsz);
@@ -369,8 +374,8 @@ int mb1_load(const struct mb1_request *req, struct mb1_plan *plan, char *err, si
 				    i + 1, m->string, (unsigned long long)(m->size + 1023) / 1024,
 				    (unsigned long long)(pos + m->size),
 				    (unsigned long long)(req->low_ram >> 20));
-		mods[i] = (struct mb1_module_entry){ (uint32_t)pos, (uint32_t)(pos + m->size), 0,
-						     0 };
+		mods[i] =
+			(struct mb1_module_entry){ (uint32_t)pos, (uint32_t)(pos + m->size), 0, 0 };
 		pos = align_page(pos + m->size);
 	}
 	nr_mmap = build_mmap(req, mmap);

@@ -18,8 +18,7 @@ bool vdebug_exit_claims(const struct vdebug_exit *d, uint16_t port)
 	return d->base && port >= d->base && port - d->base < VDEBUG_EXIT_PORTS;
 }
 
-int vdebug_exit_io(struct vdebug_exit *d, uint16_t port, unsigned int size, bool in,
-		   uint32_t *val)
+int vdebug_exit_io(struct vdebug_exit *d, uint16_t port, unsigned int size, bool in, uint32_t *val)
 {
 	uint32_t mask;
 

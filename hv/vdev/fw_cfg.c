@@ -30,7 +30,7 @@ static uint8_t item_byte(const struct vfwcfg *f, uint16_t key, uint32_t offset)
 
 	switch (key) {
 	case FW_CFG_SIGNATURE:
-		return offset < 4 ? (uint8_t)"QEMU"[offset] : 0;
+		return offset < 4 ? (uint8_t) "QEMU"[offset] : 0;
 	case FW_CFG_ID:
 		v = FW_CFG_ID_TRADITIONAL;
 		len = 4;

@@ -32,8 +32,8 @@ bool ci_passed(const struct ci_outcome *o, uint32_t success);
  * (no such value, or one whose exit code QEMU would truncate to the
  * success code) success ^ 1. *failed: how many did not pass.
  */
-uint32_t ci_result_value(const struct ci_outcome *o, uint32_t n, uint32_t skipped,
-			 uint32_t success, uint32_t *failed);
+uint32_t ci_result_value(const struct ci_outcome *o, uint32_t n, uint32_t skipped, uint32_t success,
+			 uint32_t *failed);
 
 /* The exit code QEMU gives for a debug-exit write of value (its low 8 bits, as a process's). */
 static inline uint32_t ci_qemu_exit_code(uint32_t value)

@@ -44,8 +44,8 @@ struct config_host {
 };
 
 enum config_partition_kind {
-	CONFIG_PARTITION_LINUX, /* a bzImage, booted through the 64-bit boot protocol */
-	CONFIG_PARTITION_RAW,	/* a flat binary started in 16-bit real mode */
+	CONFIG_PARTITION_LINUX,	    /* a bzImage, booted through the 64-bit boot protocol */
+	CONFIG_PARTITION_RAW,	    /* a flat binary started in 16-bit real mode */
 	CONFIG_PARTITION_MULTIBOOT, /* a multiboot v1 kernel (ELF32 or with load addresses) */
 };
 
@@ -71,15 +71,16 @@ struct config_partition {
 	uint64_t memory; /* bytes */
 	int memory_line;
 	enum config_partition_kind kind;
-	struct config_file kernel, initrd; /* kernel: linux and multiboot, required; initrd: linux */
-	struct config_file image;	   /* raw only; required */
-	char cmdline[CONFIG_CMDLINE_MAX];  /* linux and multiboot */
+	struct config_file kernel,
+		initrd;			  /* kernel: linux and multiboot, required; initrd: linux */
+	struct config_file image;	  /* raw only; required */
+	char cmdline[CONFIG_CMDLINE_MAX]; /* linux and multiboot */
 	/* multiboot only: the modules, in order (each one's line is the modules line). */
 	struct config_file modules[CONFIG_MODULES_MAX];
 	uint32_t nr_modules;
 	/* The debug-exit device's first port; 0: none. */
 	uint16_t debug_exit_port;
-	uint64_t load_address;		   /* raw only; below CONFIG_LOAD_ADDRESS_LIMIT */
+	uint64_t load_address; /* raw only; below CONFIG_LOAD_ADDRESS_LIMIT */
 	enum config_console_kind console;
 	bool realtime;
 };

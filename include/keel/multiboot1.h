@@ -87,11 +87,11 @@ struct mb1_request {
 };
 
 struct mb1_plan {
-	uint32_t entry;		    /* EIP */
-	uint32_t info;		    /* EBX: the information structure */
+	uint32_t entry;		       /* EIP */
+	uint32_t info;		       /* EBX: the information structure */
 	uint32_t load_start, load_end; /* the kernel's lowest and highest byte + 1 (bss included) */
-	uint32_t end;		    /* the end of everything Keel wrote (modules, information) */
-	bool aout_kludge;	    /* loaded through the header's addresses, not as ELF */
+	uint32_t end;		       /* the end of everything Keel wrote (modules, information) */
+	bool aout_kludge;	       /* loaded through the header's addresses, not as ELF */
 };
 
 /*

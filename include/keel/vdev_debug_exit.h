@@ -40,7 +40,6 @@ bool vdebug_exit_claims(const struct vdebug_exit *d, uint16_t port);
  * (the low size bytes) calls env.exit; a read sets *val to 0. 0, or
  * -EINVAL for a port or size the device does not take.
  */
-int vdebug_exit_io(struct vdebug_exit *d, uint16_t port, unsigned int size, bool in,
-		   uint32_t *val);
+int vdebug_exit_io(struct vdebug_exit *d, uint16_t port, unsigned int size, bool in, uint32_t *val);
 
 #endif

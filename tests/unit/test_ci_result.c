@@ -4,9 +4,18 @@
 
 #include <keel/ci.h>
 
-#define EXITED(v) { PARTITION_EXITED, ((uint64_t)(v) << 1) | 1 }
-#define OFF { PARTITION_POWERED_OFF, 0 }
-#define FAILED { PARTITION_FAILED, 0 }
+#define EXITED(v)                                                                                  \
+	{                                                                                          \
+		PARTITION_EXITED, ((uint64_t)(v) << 1) | 1                                         \
+	}
+#define OFF                                                                                        \
+	{                                                                                          \
+		PARTITION_POWERED_OFF, 0                                                           \
+	}
+#define FAILED                                                                                     \
+	{                                                                                          \
+		PARTITION_FAILED, 0                                                                \
+	}
 
 TEST(passed)
 {
@@ -60,5 +69,5 @@ TEST(fallback_value)
 	CHECK_EQ(failed, 2);
 }
 
-TEST_MAIN(TEST_CASE(passed), TEST_CASE(all_passed_hands_on_success),
-	  TEST_CASE(first_failure_value), TEST_CASE(fallback_value))
+TEST_MAIN(TEST_CASE(passed), TEST_CASE(all_passed_hands_on_success), TEST_CASE(first_failure_value),
+	  TEST_CASE(fallback_value))

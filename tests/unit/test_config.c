@@ -269,7 +269,8 @@ TEST(line_syntax_errors)
 TEST(unknown_and_duplicate_keys)
 {
 	CHECK_ERROR("[keel]\nfoo = 1\n", 2,
-		    "unknown key 'foo' in [keel] (expected console, baud, ci, ci_exit_port or ci_success)");
+		    "unknown key 'foo' in [keel] (expected console, baud, ci, ci_exit_port or "
+		    "ci_success)");
 	CHECK_ERROR(HOST "memory = 1G\n", 3,
 		    "unknown key 'memory' in [host] (the host gets the CPUs and memory that "
 		    "partitions leave)");
@@ -1087,16 +1088,19 @@ TEST(keys_of_the_other_kind)
 		    "(add 'kind = raw' for a raw image)");
 	CHECK_ERROR(HOST PART("l") "kind = linux\nimage = x\n", 8,
 		    "'image' is not valid in a linux partition (it is for kind = raw)");
-	CHECK_ERROR(HOST "[partition r]\nkind = raw\ncpus = 1\nmemory = 1M\nimage = x\n"
-			 "cmdline = quiet\n",
-		    8, "'cmdline' is not valid in a raw partition (it is for kind = linux or multiboot)");
+	CHECK_ERROR(
+		HOST "[partition r]\nkind = raw\ncpus = 1\nmemory = 1M\nimage = x\n"
+		     "cmdline = quiet\n",
+		8,
+		"'cmdline' is not valid in a raw partition (it is for kind = linux or multiboot)");
 	/* The first such key in the file is reported, wherever kind is. */
 	CHECK_ERROR(HOST "[partition r]\ncpus = 1\nmemory = 1M\nimage = x\ninitrd = i\n"
 			 "kernel = k\nkind = raw\n",
 		    7, "'initrd' is not valid in a raw partition (it is for kind = linux)");
 	/* ... and it wins over a missing key. */
-	CHECK_ERROR(HOST "[partition r]\nkind = raw\nkernel = k\n", 5,
-		    "'kernel' is not valid in a raw partition (it is for kind = linux or multiboot)");
+	CHECK_ERROR(
+		HOST "[partition r]\nkind = raw\nkernel = k\n", 5,
+		"'kernel' is not valid in a raw partition (it is for kind = linux or multiboot)");
 }
 
 TEST(missing_partition_keys)
@@ -1119,9 +1123,10 @@ TEST(missing_partition_keys)
 	CHECK_ERROR(PART("a"), 0,
 		    "no [host] section: the host partition needs at least 'kernel = ...'");
 	/* An error inside the section wins over what the section lacks. */
-	CHECK_ERROR(HOST "[partition a]\nfoo = 1\n", 4,
-		    "unknown key 'foo' in [partition a] (expected cpus, memory, kind, kernel, "
-		    "initrd, cmdline, image, load_address, modules, console, debug_exit or realtime)");
+	CHECK_ERROR(
+		HOST "[partition a]\nfoo = 1\n", 4,
+		"unknown key 'foo' in [partition a] (expected cpus, memory, kind, kernel, "
+		"initrd, cmdline, image, load_address, modules, console, debug_exit or realtime)");
 }
 
 TEST(partition_keys)
@@ -1140,9 +1145,10 @@ TEST(partition_keys)
 
 	CHECK_ERROR(HOST PART("a") "baud = 9600\n", 7,
 		    "unknown key 'baud' in [partition a] ('baud' belongs in [keel])");
-	CHECK_ERROR(HOST PART("rt-0") "Cpus = 1\n", 7,
-		    "unknown key 'Cpus' in [partition rt-0] (expected cpus, memory, kind, kernel, "
-		    "initrd, cmdline, image, load_address, modules, console, debug_exit or realtime)");
+	CHECK_ERROR(
+		HOST PART("rt-0") "Cpus = 1\n", 7,
+		"unknown key 'Cpus' in [partition rt-0] (expected cpus, memory, kind, kernel, "
+		"initrd, cmdline, image, load_address, modules, console, debug_exit or realtime)");
 	CHECK_ERROR(HOST "[partition a]\nkernel =\n", 4,
 		    "empty path for 'kernel' (expected a file name)");
 	CHECK_ERROR(HOST "[partition a]\nimage = \"a\\tb\"\n", 4,
@@ -1453,7 +1459,6 @@ TEST(ci_keys)
 	CHECK_ERROR(HOST MB("t") "ci = yes\n", 8,
 		    "unknown key 'ci' in [partition t] ('ci' belongs in [keel])");
 }
-
 
 TEST_MAIN(TEST_CASE(full_config), TEST_CASE(defaults), TEST_CASE(sections_in_any_order),
 	  TEST_CASE(reparse_starts_from_defaults), TEST_CASE(error_cleared_on_success),

@@ -47,8 +47,8 @@ struct elf_seg {
 };
 
 /* An ELF32 i386 executable: program headers at 0x34, segments as given, header at hdr_off. */
-static size_t make_elf(uint8_t *img, size_t size, const struct elf_seg *segs, int n,
-		       uint32_t entry, uint32_t hdr_off, uint32_t flags)
+static size_t make_elf(uint8_t *img, size_t size, const struct elf_seg *segs, int n, uint32_t entry,
+		       uint32_t hdr_off, uint32_t flags)
 {
 	memset(img, 0, size);
 	memcpy(img, "\177ELF", 4);
@@ -59,10 +59,10 @@ static size_t make_elf(uint8_t *img, size_t size, const struct elf_seg *segs, in
 	img[18] = 3; /* EM_386 */
 	put32(img + 20, 1);
 	put32(img + 24, entry);
-	put32(img + 28, 0x34);		      /* e_phoff */
-	img[40] = 0x34;			      /* e_ehsize */
-	img[42] = 32;			      /* e_phentsize */
-	img[44] = (uint8_t)n;		      /* e_phnum */
+	put32(img + 28, 0x34); /* e_phoff */
+	img[40] = 0x34;	       /* e_ehsize */
+	img[42] = 32;	       /* e_phentsize */
+	img[44] = (uint8_t)n;  /* e_phnum */
 	for (int i = 0; i < n; i++) {
 		uint8_t *ph = img + 0x34 + 32 * i;
 
@@ -161,8 +161,8 @@ TEST(info_structure)
 	reset_ram();
 	CHECK_EQ(mb1_load(&r, &plan, err, sizeof(err)), 0);
 	memcpy(&info, ram + plan.info, sizeof(info));
-	CHECK_EQ(info.flags, MB1_INFO_MEMORY | MB1_INFO_CMDLINE | MB1_INFO_MODS |
-				     MB1_INFO_MEM_MAP | MB1_INFO_LOADER_NAME);
+	CHECK_EQ(info.flags, MB1_INFO_MEMORY | MB1_INFO_CMDLINE | MB1_INFO_MODS | MB1_INFO_MEM_MAP |
+				     MB1_INFO_LOADER_NAME);
 	CHECK_EQ(info.mem_lower, 639);
 	CHECK_EQ(info.mem_upper, (RAM_SIZE - 0x100000) / 1024);
 	CHECK_STR((char *)ram + info.cmdline, "kernel.elf pass=0x10");

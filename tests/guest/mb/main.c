@@ -355,8 +355,8 @@ static void check_modules(const struct mb_info *info, const struct options *o)
 	print("mbtest: module 1: '%s' at 0x%x-0x%x\n", (const char *)m[0].string, m[0].start,
 	      m[0].end);
 	check((m[0].start & 0xfff) == 0, "module_page_aligned", "start 0x%x", m[0].start);
-	check(in_usable_ram(info, m[0].start, m[0].end), "module_in_ram", "0x%x-0x%x",
-	      m[0].start, m[0].end);
+	check(in_usable_ram(info, m[0].start, m[0].end), "module_in_ram", "0x%x-0x%x", m[0].start,
+	      m[0].end);
 	check(m[0].end - m[0].start >= o->module_len &&
 		      str_starts((const char *)m[0].start, o->module, o->module_len),
 	      "module_contents", "module 1 does not start with the text on the command line");
@@ -387,8 +387,7 @@ void kmain(uint32_t magic, const struct mb_info *info)
 	      info->flags);
 	check(info->mem_lower == 639, "mem_lower", "%u KiB", info->mem_lower);
 	check(in_usable_ram(info, (uint32_t)__load_start, (uint32_t)__bss_end), "kernel_in_ram",
-	      "0x%x-0x%x not in a usable mmap entry", (uint32_t)__load_start,
-	      (uint32_t)__bss_end);
+	      "0x%x-0x%x not in a usable mmap entry", (uint32_t)__load_start, (uint32_t)__bss_end);
 	check(in_usable_ram(info, 0, 0x1000), "page0_in_ram", "no RAM at 0 for the trampoline");
 
 	fw_cfg_read(0x0000, sig, 4);
@@ -414,8 +413,8 @@ void kmain(uint32_t magic, const struct mb_info *info)
 		start_aps(cpus, bsp_id);
 
 	value = failed ? o.fail : o.pass;
-	print("mbtest: done %u passed, %u failed; exiting with 0x%x on port 0x%x\n", passed,
-	      failed, value, o.exit_port);
+	print("mbtest: done %u passed, %u failed; exiting with 0x%x on port 0x%x\n", passed, failed,
+	      value, o.exit_port);
 	outl(o.exit_port, value);
 	print("mbtest: FAIL still running after the debug-exit write\n");
 }
