@@ -88,7 +88,7 @@ static int aml_int(const uint8_t *p, const uint8_t *end, uint32_t *v, const uint
 /* Name (_S5, Package (N) { SLP_TYPa, SLP_TYPb, ... }) in the AML of [aml, end). */
 static int find_s5(const uint8_t *aml, const uint8_t *end, struct acpi_s5 *s5)
 {
-	for (const uint8_t *p = aml; end - p >= 8; p++) {
+	for (const uint8_t *p = aml; end - p >= 5; p++) {
 		const uint8_t *q;
 		uint32_t a, b, pkglen_bytes;
 
