@@ -57,8 +57,8 @@ static void dsdt(const uint8_t *aml, size_t n)
 
 /* QEMU q35's: Name (_S5, Package (0x04) { Zero, Zero, Zero, Zero }) after other AML. */
 static const uint8_t q35_aml[] = { 0x10, 0x05, 0x5f, 0x53, 0x42, 0x5f, /* Scope (_SB_) */
-				   0x08, '_',  'S',  '5',  '_',	 0x12, 0x06, 0x04,
-				   0x00, 0x00, 0x00, 0x00 };
+				   0x08, '_',  'S',  '5',  '_',	 0x12,
+				   0x06, 0x04, 0x00, 0x00, 0x00, 0x00 };
 
 TEST(q35)
 {
@@ -76,13 +76,13 @@ TEST(q35)
 TEST(encodings_and_root_prefix)
 {
 	/* Name (\_S5, Package () { 0x07, 0x05 }): BytePrefix values, a root-prefixed name. */
-	static const uint8_t byte_aml[] = { 0x08, '\\', '_', 'S', '5', '_', 0x12,
+	static const uint8_t byte_aml[] = { 0x08, '\\', '_',  'S',  '5',  '_', 0x12,
 					    0x08, 0x02, 0x0a, 0x07, 0x0a, 0x05 };
 	/* Package (2) { One, WordPrefix 0x0005 }; a two-byte PkgLength. */
-	static const uint8_t word_aml[] = { 0x08, '_', 'S', '5', '_', 0x12, 0x40, 0x00,
-					    0x02, 0x01, 0x0b, 0x05, 0x00 };
+	static const uint8_t word_aml[] = { 0x08, '_',	'S',  '5',  '_',  0x12, 0x40,
+					    0x00, 0x02, 0x01, 0x0b, 0x05, 0x00 };
 	/* "_S5_" inside a string first (not after a NameOp): skipped. */
-	static const uint8_t decoy_aml[] = { 0x0d, '_', 'S', '5', '_', 0x00, 0x08, '_',
+	static const uint8_t decoy_aml[] = { 0x0d, '_', 'S', '5',  '_',	 0x00, 0x08, '_',
 					     'S',  '5', '_', 0x12, 0x04, 0x01, 0x0a, 0x03 };
 	struct acpi_s5 s5;
 
