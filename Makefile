@@ -73,6 +73,7 @@ $(BUILD)/keel.bin: $(BUILD)/keel.elf
 -include tools/tools.mk
 -include tests/unit/unit.mk
 -include tests/guest/guest.mk
+-include tests/guest/mb/mb.mk
 
 deps:
 	$(Q)tools/ensure-deps

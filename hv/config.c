@@ -30,6 +30,9 @@
 /* What the "expected ..." part of a message says a section header can be. */
 #define SECTIONS "[keel], [host] or [partition NAME]"
 
+/* The longest keyword a value may be (with its NUL). */
+#define KEYWORD_MAX 12
+
 /* The most a cpus value may hold: "1, 2, 3, ..., 63" with room to spare. */
 #define CPUS_TEXT_MAX 256
 
@@ -39,6 +42,9 @@ enum section { SECT_NONE, SECT_KEEL, SECT_HOST, SECT_PARTITION, SECT_COUNT };
 enum key {
 	KEY_CONSOLE,
 	KEY_BAUD,
+	KEY_CI,
+	KEY_CI_EXIT_PORT,
+	KEY_CI_SUCCESS,
 	KEY_KERNEL,
 	KEY_INITRD,
 	KEY_CMDLINE,
@@ -52,6 +58,8 @@ enum key {
 	KEY_P_LOAD_ADDRESS,
 	KEY_P_CONSOLE,
 	KEY_P_REALTIME,
+	KEY_P_MODULES,
+	KEY_P_DEBUG_EXIT,
 	KEY_COUNT
 };
 #define KEY_P_FIRST KEY_P_CPUS
@@ -59,7 +67,8 @@ enum key {
 /* Which partition kinds a partition key is valid for. */
 #define KIND_LINUX (1u << CONFIG_PARTITION_LINUX)
 #define KIND_RAW (1u << CONFIG_PARTITION_RAW)
-#define KIND_ANY (KIND_LINUX | KIND_RAW)
+#define KIND_MULTIBOOT (1u << CONFIG_PARTITION_MULTIBOOT)
+#define KIND_ANY (KIND_LINUX | KIND_RAW | KIND_MULTIBOOT)
 
 /* What size_parse() found wrong. */
 enum size_error { SIZE_OK, SIZE_BAD, SIZE_NO_UNIT, SIZE_BAD_UNIT, SIZE_FRACTION, SIZE_OVERFLOW };
@@ -113,28 +122,29 @@ static const char section_headers[SECT_COUNT][17] = {
 };
 
 /* The "expected ..." part of an unknown-key message. */
-static const char section_keys[SECT_COUNT][96] = {
+static const char section_keys[SECT_COUNT][112] = {
 	[SECT_NONE] = "",
-	[SECT_KEEL] = "console or baud",
+	[SECT_KEEL] = "console, baud, ci, ci_exit_port or ci_success",
 	[SECT_HOST] = "kernel, initrd or cmdline",
 	[SECT_PARTITION] = "cpus, memory, kind, kernel, initrd, cmdline, image, load_address, "
-			   "console or realtime",
+			   "modules, console, debug_exit or realtime",
 };
 
 /* Keywords, indexed by the enums of <keel/config.h>. */
-static const char kind_names[][8] = {
+static const char kind_names[][KEYWORD_MAX] = {
 	[CONFIG_PARTITION_LINUX] = "linux",
 	[CONFIG_PARTITION_RAW] = "raw",
+	[CONFIG_PARTITION_MULTIBOOT] = "multiboot",
 };
 
-static const char console_kind_names[][8] = {
+static const char console_kind_names[][KEYWORD_MAX] = {
 	[CONFIG_CONSOLE_SERIAL] = "serial",
 	[CONFIG_CONSOLE_DEBUG] = "debug",
 	[CONFIG_CONSOLE_NONE] = "none",
 };
 
 /* Even entries mean no, odd ones yes. */
-static const char bool_names[][8] = { "no", "yes", "false", "true", "0", "1" };
+static const char bool_names[][KEYWORD_MAX] = { "no", "yes", "false", "true", "0", "1" };
 
 static const struct {
 	char name[4];
@@ -435,9 +445,9 @@ static struct config_partition *cur_part(struct parser *ps)
 }
 
 /* Index of the keyword val spells in words[0 .. n), or -1. */
-static int keyword(const struct value *val, const char (*words)[8], int n)
+static int keyword(const struct value *val, const char (*words)[KEYWORD_MAX], int n)
 {
-	char buf[8];
+	char buf[KEYWORD_MAX];
 
 	if (value_decode(val, buf, sizeof(buf)) < sizeof(buf)) {
 		for (int i = 0; i < n; i++) {
@@ -683,7 +693,7 @@ static int set_kind(struct parser *ps, const struct value *val)
 	int kind = keyword(val, kind_names, ARRAY_SIZE(kind_names));
 
 	if (kind < 0)
-		return fail(ps, "invalid kind '%s' (expected linux or raw)",
+		return fail(ps, "invalid kind '%s' (expected linux, raw or multiboot)",
 			    snip(&snipbuf, val->raw));
 	cur_part(ps)->kind = (enum config_partition_kind)kind;
 	return 0;
@@ -731,22 +741,145 @@ static int set_realtime(struct parser *ps, const struct value *val)
 	return 0;
 }
 
+static int set_ci(struct parser *ps, const struct value *val)
+{
+	char snipbuf[SNIP_MAX + 4];
+	int i = keyword(val, bool_names, ARRAY_SIZE(bool_names));
+
+	if (i < 0)
+		return fail(ps, "invalid ci '%s' (expected yes or no)", snip(&snipbuf, val->raw));
+	ps->cfg->ci.enabled = i & 1;
+	ps->cfg->ci.line = ps->line;
+	return 0;
+}
+
+static int set_ci_success(struct parser *ps, const struct value *val)
+{
+	char buf[24], snipbuf[SNIP_MAX + 4];
+	size_t n = value_decode(val, buf, sizeof(buf));
+	uint64_t v;
+
+	if (n >= sizeof(buf) || keel_parse_u64(buf, n, &v) || v > 0xffffffffull)
+		return fail(ps,
+			    "invalid ci_success '%s' (expected the value a partition writes to "
+			    "its debug-exit port, 0 to 0xffffffff)",
+			    snip(&snipbuf, val->raw));
+	ps->cfg->ci.success = (uint32_t)v;
+	return 0;
+}
+
+/*
+ * The ports of Keel's emulated devices in a partition (docs/guest-devices.md):
+ * a debug-exit port may not hide one.
+ */
+static const struct {
+	uint16_t first, last;
+	char name[24];
+} device_ports[] = {
+	{ 0x3f8, 0x3ff, "the UART (COM1)" },
+	{ 0x70, 0x71, "the RTC" },
+	{ 0x60, 0x60, "port 0x60" },
+	{ 0x61, 0x61, "port 0x61" },
+	{ 0x64, 0x64, "port 0x64" },
+	{ 0x80, 0x80, "the POST port" },
+	{ 0xe9, 0xe9, "the debug console" },
+	{ 0xcf9, 0xcf9, "the reset register" },
+	{ 0x600, 0x600, "the sleep register" },
+	{ 0x510, 0x511, "fw_cfg" },
+};
+
+/* An I/O port ("0xf4") or none: the debug-exit device and the CI exit port. */
+static int set_port(struct parser *ps, const struct key_def *def, const struct value *val,
+		    uint16_t *out)
+{
+	char buf[24], snipbuf[SNIP_MAX + 4];
+	size_t n = value_decode(val, buf, sizeof(buf));
+	uint64_t port;
+
+	if (n < sizeof(buf) && strcmp(buf, "none") == 0) {
+		*out = 0;
+		return 0;
+	}
+	if (n >= sizeof(buf) || keel_parse_u64(buf, n, &port) || port == 0 ||
+	    port > 0x10000 - CONFIG_DEBUG_EXIT_SIZE)
+		return fail(ps, "invalid %s '%s' (expected an I/O port such as 0xf4, or none)",
+			    def->name, snip(&snipbuf, val->raw));
+	if (def->key == KEY_P_DEBUG_EXIT) {
+		for (size_t i = 0; i < ARRAY_SIZE(device_ports); i++) {
+			if (port <= device_ports[i].last &&
+			    port + CONFIG_DEBUG_EXIT_SIZE - 1 >= device_ports[i].first)
+				return fail(ps,
+					    "debug_exit '%s' overlaps %s (the device decodes 4 "
+					    "ports, PORT to PORT+3)",
+					    snip(&snipbuf, val->raw), device_ports[i].name);
+		}
+	}
+	*out = (uint16_t)port;
+	return 0;
+}
+
+/* "a.bin, b.txt": the multiboot modules, in order. */
+static int set_modules(struct parser *ps, const struct key_def *def, const struct value *val)
+{
+	struct config_partition *part = cur_part(ps);
+	char buf[CONFIG_MODULES_MAX * CONFIG_PATH_MAX], snipbuf[SNIP_MAX + 4];
+	size_t n = value_decode(val, buf, sizeof(buf)), start = 0;
+
+	if (n >= sizeof(buf))
+		return fail(ps, "modules is too long (%d bytes, at most %d)", clamp_int(n),
+			    (int)sizeof(buf) - 1);
+	part->nr_modules = 0;
+	while (start <= n) {
+		size_t end = start;
+		struct span item;
+
+		while (end < n && buf[end] != ',')
+			end++;
+		item = trim((struct span){ buf + start, end - start });
+		if (item.n == 0)
+			return fail(ps,
+				    "invalid modules '%s' (empty entry: expected file names "
+				    "separated by ',')",
+				    snip(&snipbuf, val->raw));
+		if (part->nr_modules == CONFIG_MODULES_MAX)
+			return fail(ps, "too many modules (at most %d)", CONFIG_MODULES_MAX);
+		if (item.n >= CONFIG_PATH_MAX)
+			return fail(ps, "module path '%s' is too long (%d bytes, at most %d)",
+				    snip(&snipbuf, item), clamp_int(item.n), CONFIG_PATH_MAX - 1);
+		for (size_t i = 0; i < item.n; i++) {
+			if (is_control((unsigned char)item.p[i]))
+				return fail(ps, "path for 'modules' contains a tab or newline");
+		}
+		memcpy(part->modules[part->nr_modules].path, item.p, item.n);
+		part->modules[part->nr_modules].path[item.n] = '\0';
+		part->modules[part->nr_modules].line = ps->line;
+		part->nr_modules++;
+		start = end + 1;
+	}
+	return 0;
+}
+
 static const struct key_def key_defs[] = {
 	{ "console", SECT_KEEL, KEY_CONSOLE, 0 },
 	{ "baud", SECT_KEEL, KEY_BAUD, 0 },
+	{ "ci", SECT_KEEL, KEY_CI, 0 },
+	{ "ci_exit_port", SECT_KEEL, KEY_CI_EXIT_PORT, 0 },
+	{ "ci_success", SECT_KEEL, KEY_CI_SUCCESS, 0 },
 	{ "kernel", SECT_HOST, KEY_KERNEL, 0 },
 	{ "initrd", SECT_HOST, KEY_INITRD, 0 },
 	{ "cmdline", SECT_HOST, KEY_CMDLINE, 0 },
 	{ "cpus", SECT_PARTITION, KEY_P_CPUS, KIND_ANY },
 	{ "memory", SECT_PARTITION, KEY_P_MEMORY, KIND_ANY },
 	{ "kind", SECT_PARTITION, KEY_P_KIND, KIND_ANY },
-	{ "kernel", SECT_PARTITION, KEY_P_KERNEL, KIND_LINUX },
+	{ "kernel", SECT_PARTITION, KEY_P_KERNEL, KIND_LINUX | KIND_MULTIBOOT },
 	{ "initrd", SECT_PARTITION, KEY_P_INITRD, KIND_LINUX },
-	{ "cmdline", SECT_PARTITION, KEY_P_CMDLINE, KIND_LINUX },
+	{ "cmdline", SECT_PARTITION, KEY_P_CMDLINE, KIND_LINUX | KIND_MULTIBOOT },
 	{ "image", SECT_PARTITION, KEY_P_IMAGE, KIND_RAW },
 	{ "load_address", SECT_PARTITION, KEY_P_LOAD_ADDRESS, KIND_RAW },
 	{ "console", SECT_PARTITION, KEY_P_CONSOLE, KIND_ANY },
 	{ "realtime", SECT_PARTITION, KEY_P_REALTIME, KIND_ANY },
+	{ "modules", SECT_PARTITION, KEY_P_MODULES, KIND_MULTIBOOT },
+	{ "debug_exit", SECT_PARTITION, KEY_P_DEBUG_EXIT, KIND_ANY },
 };
 
 static int set_value(struct parser *ps, const struct key_def *def, const struct value *val)
@@ -758,6 +891,12 @@ static int set_value(struct parser *ps, const struct key_def *def, const struct 
 		return set_console(ps, def, val);
 	case KEY_BAUD:
 		return set_baud(ps, def, val);
+	case KEY_CI:
+		return set_ci(ps, val);
+	case KEY_CI_EXIT_PORT:
+		return set_port(ps, def, val, &ps->cfg->ci.exit_port);
+	case KEY_CI_SUCCESS:
+		return set_ci_success(ps, val);
 	case KEY_KERNEL:
 		return set_path(ps, def, val, &host->kernel);
 	case KEY_INITRD:
@@ -784,6 +923,10 @@ static int set_value(struct parser *ps, const struct key_def *def, const struct 
 		return set_partition_console(ps, val);
 	case KEY_P_REALTIME:
 		return set_realtime(ps, val);
+	case KEY_P_MODULES:
+		return set_modules(ps, def, val);
+	case KEY_P_DEBUG_EXIT:
+		return set_port(ps, def, val, &cur_part(ps)->debug_exit_port);
 	case KEY_COUNT:
 		break;
 	}
@@ -847,10 +990,34 @@ static int begin_partition(struct parser *ps, struct span name)
 	part->name[name.n] = '\0';
 	part->line = ps->line;
 	part->load_address = CONFIG_DEFAULT_LOAD_ADDRESS;
+	part->debug_exit_port = CONFIG_DEBUG_EXIT_PORT;
 	for (int k = KEY_P_FIRST; k < KEY_COUNT; k++)
 		ps->key_line[k] = 0;
 	ps->section = SECT_PARTITION;
 	return 0;
+}
+
+/* "linux or multiboot": the kinds in a KIND_* mask, for messages. */
+static const char *kinds_str(char (*buf)[40], uint8_t kinds)
+{
+	int n = 0, total = 0;
+
+	for (int k = 0; k < (int)ARRAY_SIZE(kind_names); k++)
+		total += (kinds >> k) & 1;
+	(*buf)[0] = '\0';
+	for (int k = 0; k < (int)ARRAY_SIZE(kind_names); k++) {
+		size_t len = strlen(*buf);
+
+		if (!((kinds >> k) & 1))
+			continue;
+		snprintf(*buf + len, sizeof(*buf) - len, "%s%s",
+			 n == 0		  ? ""
+			 : n == total - 1 ? " or "
+					  : ", ",
+			 kind_names[k]);
+		n++;
+	}
+	return *buf;
 }
 
 /*
@@ -861,6 +1028,7 @@ static int finish_partition(struct parser *ps)
 {
 	const struct config_partition *part = cur_part(ps);
 	const struct key_def *bad = NULL;
+	char kinds[40];
 
 	for (size_t i = 0; i < ARRAY_SIZE(key_defs); i++) {
 		const struct key_def *def = &key_defs[i];
@@ -876,12 +1044,11 @@ static int finish_partition(struct parser *ps)
 		if (!ps->key_line[KEY_P_KIND])
 			return fail(ps,
 				    "'%s' is not valid in a linux partition, the default kind "
-				    "(add 'kind = raw' for a raw image)",
-				    bad->name);
+				    "(add 'kind = %s' for a %s)",
+				    bad->name, (bad->kinds & KIND_RAW) ? "raw" : "multiboot",
+				    (bad->kinds & KIND_RAW) ? "raw image" : "multiboot kernel");
 		return fail(ps, "'%s' is not valid in a %s partition (it is for kind = %s)",
-			    bad->name, kind_names[part->kind],
-			    kind_names[part->kind == CONFIG_PARTITION_RAW ? CONFIG_PARTITION_LINUX
-									  : CONFIG_PARTITION_RAW]);
+			    bad->name, kind_names[part->kind], kinds_str(&kinds, bad->kinds));
 	}
 
 	ps->line = part->line;
@@ -894,11 +1061,10 @@ static int finish_partition(struct parser *ps)
 		return fail(ps,
 			    "[partition %s] has no 'memory = ...' (expected a size such as 256M)",
 			    part->name);
-	if (part->kind == CONFIG_PARTITION_LINUX && !ps->key_line[KEY_P_KERNEL])
-		return fail(
-			ps,
-			"[partition %s] has no 'kernel = ...' (a linux partition needs a kernel)",
-			part->name);
+	if (part->kind != CONFIG_PARTITION_RAW && !ps->key_line[KEY_P_KERNEL])
+		return fail(ps,
+			    "[partition %s] has no 'kernel = ...' (a %s partition needs a kernel)",
+			    part->name, kind_names[part->kind]);
 	if (part->kind == CONFIG_PARTITION_RAW && !ps->key_line[KEY_P_IMAGE])
 		return fail(ps,
 			    "[partition %s] has no 'image = ...' (a raw partition needs an image)",
@@ -1123,6 +1289,7 @@ int config_parse(const char *text, size_t len, struct keel_config *cfg, struct c
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->console.port = DEFAULT_CONSOLE_PORT;
 	cfg->console.baud = DEFAULT_BAUD;
+	cfg->ci.exit_port = CONFIG_DEBUG_EXIT_PORT;
 	err->line = 0;
 	err->msg[0] = '\0';
 
@@ -1153,6 +1320,10 @@ int config_parse(const char *text, size_t len, struct keel_config *cfg, struct c
 		ps.line = ps.section_line[SECT_HOST];
 		return fail(&ps,
 			    "[host] has no 'kernel = ...' (the host partition needs a kernel)");
+	}
+	if (cfg->ci.enabled && !cfg->nr_partitions) {
+		ps.line = cfg->ci.line;
+		return fail(&ps, "ci = yes, but there is no [partition NAME] to wait for");
 	}
 	return 0;
 }

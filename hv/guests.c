@@ -12,6 +12,7 @@
 #include <keel/errno.h>
 #include <keel/guests.h>
 #include <keel/mm.h>
+#include <keel/multiboot1.h>
 #include <keel/string.h>
 
 int guest_partition_create(const char *name, int config_line, enum partition_kind kind,
@@ -231,6 +232,60 @@ int guest_load_linux(struct partition *p, const struct boot_module *kernel,
 	return 0;
 }
 
+static void *mb1_gpa_to_hva(void *ctx, uint64_t gpa, uint64_t len)
+{
+	return partition_gpa_to_hva(ctx, gpa, len);
+}
+
+int guest_load_multiboot(struct partition *p, const struct boot_module *kernel, const char *cmdline,
+			 const struct boot_module *const *mods, uint32_t nr_mods, char *err,
+			 size_t errlen)
+{
+	char line[BOOT_MODULE_NAME_MAX + CONFIG_CMDLINE_MAX + 1];
+	struct mb1_module mb_mods[MB1_MODS_MAX];
+	struct mb1_request req = { 0 };
+	struct mb1_plan plan;
+	int ret;
+
+	if (nr_mods > MB1_MODS_MAX || nr_mods > PARTITION_MODS_MAX) {
+		snprintf(err, errlen, "too many modules (%u)", nr_mods);
+		return -E2BIG;
+	}
+	snprintf(line, sizeof(line), "%s%s%s", kernel->name, cmdline[0] ? " " : "", cmdline);
+	for (uint32_t i = 0; i < nr_mods; i++)
+		mb_mods[i] = (struct mb1_module){ phys_to_virt(mods[i]->base), mods[i]->size,
+						  mods[i]->name };
+	req.image = phys_to_virt(kernel->base);
+	req.image_size = kernel->size;
+	req.cmdline = line;
+	req.mods = mb_mods;
+	req.nr_mods = nr_mods;
+	req.low_ram = p->ram[0].size;
+	req.high_ram = p->nr_ram > 1 ? p->ram[1].size : 0;
+	req.gpa_to_hva = mb1_gpa_to_hva;
+	req.ctx = p;
+	ret = mb1_load(&req, &plan, err, errlen);
+	if (ret)
+		return ret;
+	p->boot_image = kernel;
+	p->boot_cmdline = cmdline;
+	for (uint32_t i = 0; i < nr_mods; i++)
+		p->boot_mods[i] = mods[i];
+	p->boot_nr_mods = nr_mods;
+	p->entry.real_mode = false;
+	p->entry.prot32 = true;
+	p->entry.rip = plan.entry;
+	p->entry.eax = MB1_BOOT_MAGIC;
+	p->entry.ebx = plan.info;
+	if (!p->resets)
+		printk("keel: partition %s: multiboot kernel %s at 0x%x-0x%x (%s), entry 0x%x, "
+		       "information at 0x%x, %u modules\n",
+		       p->name, kernel->name, plan.load_start, plan.load_end,
+		       plan.aout_kludge ? "header addresses" : "ELF", plan.entry, plan.info,
+		       nr_mods);
+	return 0;
+}
+
 int guest_reload(struct partition *p, char *err, size_t errlen)
 {
 	for (uint32_t i = 0; i < p->nr_ram; i++)
@@ -238,5 +293,9 @@ int guest_reload(struct partition *p, char *err, size_t errlen)
 	memset(&p->entry, 0, sizeof(p->entry));
 	if (p->kind == PARTITION_RAW)
 		return guest_load_raw(p, p->boot_image, p->boot_load_address, err, errlen);
+	if (p->kind == PARTITION_MULTIBOOT)
+		return guest_load_multiboot(p, p->boot_image, p->boot_cmdline,
+					    (const struct boot_module *const *)p->boot_mods,
+					    p->boot_nr_mods, err, errlen);
 	return guest_load_linux(p, p->boot_image, p->boot_initrd, p->boot_cmdline, err, errlen);
 }

@@ -10,6 +10,7 @@
 #include <keel/acpi.h>
 #include <keel/arch.h>
 #include <keel/bootinfo.h>
+#include <keel/ci.h>
 #include <keel/config.h>
 #include <keel/console.h>
 #include <keel/efi.h>
@@ -236,26 +237,40 @@ static void setup_guests(unsigned int online)
 	}
 	for (uint32_t i = 0; i < config.nr_partitions; i++) {
 		const struct config_partition *cp = &config.partitions[i];
-		const struct boot_module *image, *initrd = NULL;
+		const struct boot_module *image, *initrd = NULL, *mods[CONFIG_MODULES_MAX];
+		enum partition_kind kind = cp->kind == CONFIG_PARTITION_RAW ? PARTITION_RAW
+					   : cp->kind == CONFIG_PARTITION_MULTIBOOT
+						   ? PARTITION_MULTIBOOT
+						   : PARTITION_LINUX;
+		bool missing = false;
 		struct partition *p;
-		bool raw = cp->kind == CONFIG_PARTITION_RAW;
 		int ret;
 
-		image = raw ? partition_module(cp, &cp->image, "image")
-			    : partition_module(cp, &cp->kernel, "kernel");
-		if (!raw && cp->initrd.path[0])
+		image = kind == PARTITION_RAW ? partition_module(cp, &cp->image, "image")
+					      : partition_module(cp, &cp->kernel, "kernel");
+		if (kind == PARTITION_LINUX && cp->initrd.path[0]) {
 			initrd = partition_module(cp, &cp->initrd, "initrd");
-		if (!image || (!raw && cp->initrd.path[0] && !initrd))
+			missing = !initrd;
+		}
+		for (uint32_t m = 0; kind == PARTITION_MULTIBOOT && m < cp->nr_modules; m++) {
+			mods[m] = partition_module(cp, &cp->modules[m], "module");
+			missing |= !mods[m];
+		}
+		if (!image || missing)
 			continue;
-		ret = guest_partition_create(cp->name, cp->line,
-					     raw ? PARTITION_RAW : PARTITION_LINUX, masks[i],
-					     cp->memory, cp->realtime, &p, err, sizeof(err));
-		if (!ret)
+		ret = guest_partition_create(cp->name, cp->line, kind, masks[i], cp->memory,
+					     cp->realtime, &p, err, sizeof(err));
+		if (!ret) {
 			p->console = cp->console;
-		if (!ret)
-			ret = raw ? guest_load_raw(p, image, cp->load_address, err, sizeof(err))
-				  : guest_load_linux(p, image, initrd, cp->cmdline, err,
-						     sizeof(err));
+			p->debug_exit_port = cp->debug_exit_port;
+		}
+		if (!ret && kind == PARTITION_RAW)
+			ret = guest_load_raw(p, image, cp->load_address, err, sizeof(err));
+		else if (!ret && kind == PARTITION_MULTIBOOT)
+			ret = guest_load_multiboot(p, image, cp->cmdline, mods, cp->nr_modules, err,
+						   sizeof(err));
+		else if (!ret)
+			ret = guest_load_linux(p, image, initrd, cp->cmdline, err, sizeof(err));
 		if (ret) {
 			printk("keel: error: keel.cfg:%d: partition %s: %s; the partition is "
 			       "skipped\n",
@@ -265,10 +280,31 @@ static void setup_guests(unsigned int online)
 			continue;
 		}
 		printk("keel: partition %s: %s, %u cpus (mask 0x%llx), %llu MiB%s\n", cp->name,
-		       raw ? "raw image" : "Linux", cp->nr_cpus ? cp->nr_cpus : 0,
-		       (unsigned long long)masks[i], (unsigned long long)cp->memory / MiB,
-		       cp->realtime ? ", realtime" : "");
+		       kind == PARTITION_RAW	     ? "raw image"
+		       : kind == PARTITION_MULTIBOOT ? "multiboot kernel"
+						     : "Linux",
+		       cp->nr_cpus ? cp->nr_cpus : 0, (unsigned long long)masks[i],
+		       (unsigned long long)cp->memory / MiB, cp->realtime ? ", realtime" : "");
 	}
+}
+
+/* CI mode: how the machine powers off, then wait for the partitions (hv/ci.c). */
+static void start_ci(void)
+{
+	struct acpi_s5 s5;
+	char err[128] = "no ACPI FADT";
+	bool have = false;
+
+	if (!config.ci.enabled)
+		return;
+	if (acpi.fadt_phys)
+		have = !acpi_find_s5(acpi.fadt_phys, &s5, err, sizeof(err));
+	if (have)
+		printk("keel: ci: power off through PM1a control 0x%x, SLP_TYP %u\n", s5.pm1a_cnt,
+		       s5.slp_typa);
+	else
+		printk("keel: ci: no ACPI power off: %s\n", err);
+	ci_start(&config.ci, config.nr_partitions, have ? &s5 : NULL, err);
 }
 
 void keel_main(uint64_t magic, uint64_t info, uint64_t phys_base)
@@ -327,6 +363,7 @@ void keel_main(uint64_t magic, uint64_t info, uint64_t phys_base)
 		__builtin_trap();
 	}
 	setup_guests(online);
+	start_ci();
 	printk("keel: boot complete\n");
 	host_boot(&config, &bootinfo, acpi_rsdp);
 }

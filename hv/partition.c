@@ -6,6 +6,7 @@
  * other partition and Keel itself keep running.
  */
 #include <keel/arch.h>
+#include <keel/ci.h>
 #include <keel/console.h>
 #include <keel/guests.h>
 #include <keel/mm.h>
@@ -44,6 +45,8 @@ void partition_stop(struct partition *p, const char *fmt, ...)
 	arch_dump_current_vcpu();
 	arch_partition_kick(p);
 	printk("keel: partition %s stopped; Keel and the other partitions keep running\n", p->name);
+	p->end = PARTITION_FAILED;
+	ci_partition_ended(p);
 }
 
 void partition_power_off(struct partition *p)
@@ -53,6 +56,22 @@ void partition_power_off(struct partition *p)
 	console_partition_flush(p);
 	printk("keel: partition %s powered off\n", p->name);
 	arch_partition_kick(p);
+	p->end = PARTITION_POWERED_OFF;
+	ci_partition_ended(p);
+}
+
+void partition_exit(struct partition *p, uint32_t value)
+{
+	uint64_t status = ((uint64_t)value << 1) | 1;
+
+	if (__atomic_exchange_n(&p->stopped, true, __ATOMIC_ACQ_REL))
+		return;
+	console_partition_flush(p);
+	p->exit_status = status;
+	printk("keel: partition %s exited with status %llu\n", p->name, (unsigned long long)status);
+	arch_partition_kick(p);
+	p->end = PARTITION_EXITED;
+	ci_partition_ended(p);
 }
 
 void partition_request_reset(struct partition *p, const char *why)

@@ -196,7 +196,9 @@ static void print_partition(const struct config_partition *p)
 	uint16_t cs, ip;
 
 	printf("  partition %s (line %d): %s\n", p->name, p->line,
-	       p->kind == CONFIG_PARTITION_RAW ? "raw" : "linux");
+	       p->kind == CONFIG_PARTITION_RAW	       ? "raw"
+	       : p->kind == CONFIG_PARTITION_MULTIBOOT ? "multiboot"
+						       : "linux");
 	if (p->cpu_mask)
 		printf("    cpus:     %s (line %d)\n",
 		       cpus_str(buf, sizeof(buf), p->cpu_mask, 1, 0), p->cpus_line);
@@ -210,6 +212,14 @@ static void print_partition(const struct config_partition *p)
 		print_path("    image:    ", &p->image);
 		printf("    start:    loaded at 0x%" PRIx64 ", started in real mode at %04x:%04x\n",
 		       p->load_address, cs, ip);
+	} else if (p->kind == CONFIG_PARTITION_MULTIBOOT) {
+		print_path("    kernel:   ", &p->kernel);
+		print_cmdline("    cmdline:  ", p->cmdline);
+		if (!p->nr_modules)
+			printf("    modules:  none\n");
+		for (uint32_t i = 0; i < p->nr_modules; i++)
+			printf("    module %u: %s (line %d)\n", i + 1, p->modules[i].path,
+			       p->modules[i].line);
 	} else {
 		print_path("    kernel:   ", &p->kernel);
 		print_path("    initrd:   ", &p->initrd);
@@ -227,6 +237,11 @@ static void print_partition(const struct config_partition *p)
 		break;
 	}
 	printf("    realtime: %s\n", p->realtime ? "yes" : "no");
+	if (p->debug_exit_port)
+		printf("    debug_exit: ports 0x%x-0x%x\n", p->debug_exit_port,
+		       p->debug_exit_port + CONFIG_DEBUG_EXIT_SIZE - 1);
+	else
+		printf("    debug_exit: none\n");
 }
 
 /* What each partition and the host get on the machine; config_check_machine() passed. */
@@ -280,6 +295,14 @@ static void print_summary(const char *name, const struct keel_config *cfg, const
 	else
 		printf("  initrd:  none\n");
 	print_cmdline("  cmdline: ", cfg->host.cmdline);
+	if (cfg->ci.enabled && cfg->ci.exit_port)
+		printf("  ci:      yes (line %d): success is debug-exit value 0x%x; the result "
+		       "goes "
+		       "to port 0x%x\n",
+		       cfg->ci.line, cfg->ci.success, cfg->ci.exit_port);
+	else if (cfg->ci.enabled)
+		printf("  ci:      yes (line %d): success is debug-exit value 0x%x; no exit port\n",
+		       cfg->ci.line, cfg->ci.success);
 	for (uint32_t i = 0; i < cfg->nr_partitions; i++)
 		print_partition(&cfg->partitions[i]);
 	if (m->nr_cpus)

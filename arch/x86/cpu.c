@@ -144,3 +144,13 @@ void arch_idle(void)
 	/* Nothing schedules work yet: interrupts stay off, an NMI would wake us. */
 	cpu_halt_forever();
 }
+
+void arch_port_write(uint16_t port, uint32_t value, unsigned int size)
+{
+	if (size == 1)
+		outb(port, (uint8_t)value);
+	else if (size == 2)
+		outw(port, (uint16_t)value);
+	else
+		outl(port, value);
+}

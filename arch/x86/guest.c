@@ -22,6 +22,8 @@
 #include <keel/spinlock.h>
 #include <keel/vdev.h>
 #include <keel/vdev_cmos.h>
+#include <keel/vdev_debug_exit.h>
+#include <keel/vdev_fw_cfg.h>
 #include <keel/vdev_legacy.h>
 #include <keel/vdev_uart.h>
 #include <keel/acpi_build.h>
@@ -56,6 +58,8 @@ struct guest_platform {
 	uint32_t rx_head, rx_count, rx_dropped;
 	struct vcmos cmos;
 	struct vlegacy legacy;
+	struct vdebug_exit debug_exit;
+	struct vfwcfg fw_cfg;
 	struct vdev_unassigned_log unassigned;
 	struct kvm_pv_config kvm;
 	uint64_t tsc_base; /* kvm-clock counts from here: the partition's start */
@@ -135,9 +139,25 @@ int guest_build_stage2(struct partition *p)
 	return ret;
 }
 
-int guest_create_vcpus(struct partition *p)
+/* vCPU 0 at the partition's entry (docs/guest-platform.md). */
+static void set_entry_state(struct partition *p)
 {
 	const struct partition_entry *entry = &p->entry;
+	struct vcpu *v = p->vcpus[0];
+
+	if (entry->real_mode) {
+		vcpu_ops->set_real_mode_state(v, entry->cs, entry->ip);
+	} else if (entry->prot32) {
+		vcpu_ops->set_prot32_state(v, (uint32_t)entry->rip, entry->eax, entry->ebx);
+	} else {
+		v->regs.rsi = entry->rsi;
+		vcpu_ops->set_linux64_state(v, entry->rip, entry->cr3, entry->gdt,
+					    entry->gdt_limit);
+	}
+}
+
+int guest_create_vcpus(struct partition *p)
+{
 	uint32_t n = 0;
 
 	for (uint32_t cpu = 0; cpu < nr_cpus_online && cpu < 64; cpu++) {
@@ -163,13 +183,7 @@ int guest_create_vcpus(struct partition *p)
 		return -EINVAL;
 	p->nr_vcpus = n;
 	p->nr_running = 1;
-	if (entry->real_mode) {
-		vcpu_ops->set_real_mode_state(p->vcpus[0], entry->cs, entry->ip);
-	} else {
-		p->vcpus[0]->regs.rsi = entry->rsi;
-		vcpu_ops->set_linux64_state(p->vcpus[0], entry->rip, entry->cr3, entry->gdt,
-					    entry->gdt_limit);
-	}
+	set_entry_state(p);
 	return 0;
 }
 
@@ -231,11 +245,38 @@ static bool device_io(struct partition *p, uint16_t port, bool in, uint8_t *val)
 	return false;
 }
 
+/*
+ * The devices that take an access whole rather than byte by byte
+ * (debug-exit, fw_cfg: docs/guest-devices.md). True when one decodes port;
+ * an access it does not take reads as the empty bus.
+ */
+static bool wide_device_io(struct partition *p, uint16_t port, unsigned int size, bool in,
+			   uint32_t *val)
+{
+	struct guest_platform *gp = platform_of(p);
+	int ret;
+
+	if (vdebug_exit_claims(&gp->debug_exit, port)) {
+		/* No state to guard: the write ends the partition (partition_exit()). */
+		ret = vdebug_exit_io(&gp->debug_exit, port, size, in, val);
+	} else if (vfwcfg_claims(port)) {
+		spin_lock(&gp->lock);
+		ret = vfwcfg_io(&gp->fw_cfg, port, size, in, val);
+		spin_unlock(&gp->lock);
+	} else {
+		return false;
+	}
+	if (ret && in)
+		*val = 0xffffffffu;
+	return true;
+}
+
 enum exit_action guest_handle_io(struct vcpu *v, struct vm_exit *e)
 {
 	struct partition *p = v->part;
 	struct guest_platform *gp = platform_of(p);
 	uint64_t result = 0;
+	uint32_t whole = (uint32_t)v->regs.rax;
 	bool claimed = true;
 
 	if (e->io.string) {
@@ -249,6 +290,10 @@ enum exit_action guest_handle_io(struct vcpu *v, struct vm_exit *e)
 	if (e->io.in && console_input_focus() == p && e->io.port >= ACPI_GUEST_UART_PORT &&
 	    e->io.port < ACPI_GUEST_UART_PORT + 8)
 		console_input_poll();
+	if (wide_device_io(p, e->io.port, e->io.size, e->io.in, &whole)) {
+		result = whole;
+		goto done;
+	}
 	/* Wider accesses are split into bytes, lowest port first, as the bus would. */
 	spin_lock(&gp->lock);
 	for (unsigned int i = 0; i < e->io.size; i++) {
@@ -266,6 +311,7 @@ enum exit_action guest_handle_io(struct vcpu *v, struct vm_exit *e)
 		printk("keel: partition %s: %s of unassigned port 0x%x (empty bus; reported "
 		       "once)\n",
 		       p->name, e->io.in ? "read" : "write", e->io.port);
+done:
 	if (e->io.in) {
 		uint64_t mask = e->io.size == 1 ? 0xff : e->io.size == 2 ? 0xffff : 0xffffffff;
 
@@ -670,6 +716,11 @@ static void legacy_reset(void *ctx, enum vlegacy_reset_source source, uint8_t va
 				source == VLEGACY_RESET_CF9 ? "port 0xcf9" : "keyboard controller");
 }
 
+static void debug_exit(void *ctx, uint32_t value)
+{
+	partition_exit(ctx, value);
+}
+
 static uint64_t cmos_now(void *ctx)
 {
 	return wallclock_ns(rdtsc()) / 1000000000ull;
@@ -683,12 +734,15 @@ static void platform_power_on(struct partition *p)
 	struct vuart_env uenv = { .ctx = p, .putc = guest_uart_putc, .set_irq = uart_irq };
 	struct vcmos_env cenv = { .ctx = p, .now = cmos_now };
 	struct vlegacy_env lenv = { .ctx = p, .debug_putc = debug_putc, .reset = legacy_reset };
+	struct vdebug_exit_env denv = { .ctx = p, .exit = debug_exit };
 	uint32_t a, b, c, d;
 
 	vioapic_init(&gp->ioapic, &ioenv, (uint8_t)p->nr_vcpus);
 	vuart_init(&gp->uart, &uenv);
 	vcmos_init(&gp->cmos, &cenv);
 	vlegacy_init(&gp->legacy, &lenv);
+	vdebug_exit_init(&gp->debug_exit, &denv, p->debug_exit_port);
+	vfwcfg_init(&gp->fw_cfg, (uint16_t)p->nr_vcpus, p->mem_size);
 	/*
 	 * The KVM paravirtual ABI (docs/kvm-abi.md). kvm-clock is stable only
 	 * with an invariant TSC (CPUID 8000_0007h:EDX[8]): then every CPU's TSC
@@ -734,8 +788,6 @@ int guest_platform_init(struct partition *p)
 /* vCPU 0 at the partition's entry; the others wait for STARTUP. */
 static void vcpus_power_on(struct partition *p)
 {
-	const struct partition_entry *entry = &p->entry;
-
 	for (uint32_t i = 0; i < p->nr_vcpus; i++) {
 		struct vcpu *v = p->vcpus[i];
 
@@ -748,13 +800,7 @@ static void vcpus_power_on(struct partition *p)
 		vcpu_ops->flush_tlb(v);
 	}
 	p->nr_running = 1;
-	if (entry->real_mode) {
-		vcpu_ops->set_real_mode_state(p->vcpus[0], entry->cs, entry->ip);
-	} else {
-		p->vcpus[0]->regs.rsi = entry->rsi;
-		vcpu_ops->set_linux64_state(p->vcpus[0], entry->rip, entry->cr3, entry->gdt,
-					    entry->gdt_limit);
-	}
+	set_entry_state(p);
 }
 
 void arch_partition_reset(struct partition *p)

@@ -24,6 +24,7 @@
 /* Segment attributes in the VMCB's packed form (APM B.2): type, S, DPL, P, AVL, L, D/B, G. */
 #define SEG_CODE64 0x0a9b /* execute/read, accessed, present, L, G */
 #define SEG_DATA32 0x0c93 /* read/write, accessed, present, D/B, G */
+#define SEG_CODE32 0x0c9b /* execute/read, accessed, present, D/B, G */
 #define SEG_CODE16 0x009b
 #define SEG_DATA16 0x0093
 #define SEG_LDT 0x0082
@@ -316,6 +317,33 @@ static void svm_set_real_mode_state(struct vcpu *v, uint16_t cs, uint16_t ip)
 	vmcb_of(v)->ctl.intercept_misc1 &= ~SVM_INTERCEPT_VINTR;
 }
 
+/*
+ * 32-bit protected mode with paging off, as the multiboot v1 specification
+ * (section 3.2, "Machine state") asks: the state after INIT, then CS a flat
+ * 4 GiB execute/read segment, the data segments flat read/write, CR0.PE set
+ * and PG clear, EFLAGS.IF and VM clear; GDTR and IDTR are left empty (the
+ * OS must load its own before reloading a segment register).
+ */
+static void svm_set_prot32_state(struct vcpu *v, uint32_t eip, uint32_t eax, uint32_t ebx)
+{
+	struct vmcb_save *s = &vmcb_of(v)->save;
+
+	svm_set_real_mode_state(v, 0, 0);
+	/* Hidden parts of the segment registers (APM 4.5.3), selectors unused until reloaded. */
+	seg(&s->cs, 0x08, SEG_CODE32, 0xffffffff, 0);
+	seg(&s->ds, 0x10, SEG_DATA32, 0xffffffff, 0);
+	seg(&s->es, 0x10, SEG_DATA32, 0xffffffff, 0);
+	seg(&s->ss, 0x10, SEG_DATA32, 0xffffffff, 0);
+	seg(&s->fs, 0x10, SEG_DATA32, 0xffffffff, 0);
+	seg(&s->gs, 0x10, SEG_DATA32, 0xffffffff, 0);
+	seg(&s->gdtr, 0, 0, 0, 0);
+	seg(&s->idtr, 0, 0, 0, 0);
+	s->cr0 = CR0_PE | CR0_ET;
+	s->rip = eip;
+	v->regs.rax = eax;
+	v->regs.rbx = ebx;
+}
+
 static void svm_decode_exit(struct vcpu *v, struct vm_exit *e)
 {
 	struct vmcb_control *c = &vmcb_of(v)->ctl;
@@ -549,6 +577,7 @@ const struct vcpu_ops svm_vcpu_ops = {
 	.vcpu_run = svm_vcpu_run,
 	.set_linux64_state = svm_set_linux64_state,
 	.set_real_mode_state = svm_set_real_mode_state,
+	.set_prot32_state = svm_set_prot32_state,
 	.get_rflags = svm_get_rflags,
 	.get_pat = svm_get_pat,
 	.set_pat = svm_set_pat,

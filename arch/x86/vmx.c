@@ -704,6 +704,31 @@ static void vmx_set_real_mode_state(struct vcpu *v, uint16_t cs, uint16_t ip)
 	s->state_pending = true;
 }
 
+/*
+ * 32-bit protected mode with paging off (multiboot v1 section 3.2): the
+ * state after INIT, then flat 4 GiB code and data segments, CR0.PE set,
+ * EAX and EBX as given. An unrestricted guest may run with PE set and PG
+ * clear (SDM Vol. 3C 26.3.1.1); CR0 is completed by the VMCS's fixed bits.
+ */
+static void vmx_set_prot32_state(struct vcpu *v, uint32_t eip, uint32_t eax, uint32_t ebx)
+{
+	struct vmx_gstate *g = &state_of(v)->gs;
+
+	vmx_set_real_mode_state(v, 0, 0);
+	seg(g, VMX_CS, 0x08, 0xc09b, 0xffffffff, 0); /* execute/read, accessed, D/B, G */
+	seg(g, VMX_DS, 0x10, AR_DATA32, 0xffffffff, 0);
+	seg(g, VMX_ES, 0x10, AR_DATA32, 0xffffffff, 0);
+	seg(g, VMX_SS, 0x10, AR_DATA32, 0xffffffff, 0);
+	seg(g, VMX_FS, 0x10, AR_DATA32, 0xffffffff, 0);
+	seg(g, VMX_GS, 0x10, AR_DATA32, 0xffffffff, 0);
+	g->gdtr_limit = 0;
+	g->idtr_limit = 0;
+	g->cr0 = CR0_PE | CR0_ET;
+	g->rip = eip;
+	v->regs.rax = eax;
+	v->regs.rbx = ebx;
+}
+
 static uint64_t vmx_get_rip(struct vcpu *v)
 {
 	struct vmx_state *s = state_of(v);
@@ -1362,6 +1387,7 @@ const struct vcpu_ops vmx_vcpu_ops = {
 	.vcpu_run = vmx_vcpu_run,
 	.set_linux64_state = vmx_set_linux64_state,
 	.set_real_mode_state = vmx_set_real_mode_state,
+	.set_prot32_state = vmx_set_prot32_state,
 	.get_rflags = vmx_get_rflags,
 	.get_pat = vmx_get_pat,
 	.set_pat = vmx_set_pat,

@@ -31,6 +31,11 @@ static void load_named(struct loader *ld, const struct config_file *f)
 
 	if (!f->path[0])
 		return;
+	/* Several partitions may name one file (a test kernel run twice): load it once. */
+	for (uint32_t i = 0; i < bi->nr_modules; i++) {
+		if (strcmp(bi->modules[i].name, f->path) == 0)
+			return;
+	}
 	if (bi->nr_modules == BOOT_MODULES_MAX) {
 		warn(CONFIG_NAME ":%d: too many files, skipping %s", f->line, f->path);
 		return;
@@ -80,5 +85,7 @@ void load_modules(struct loader *ld)
 		load_named(ld, &cfg.partitions[i].kernel);
 		load_named(ld, &cfg.partitions[i].initrd);
 		load_named(ld, &cfg.partitions[i].image);
+		for (uint32_t m = 0; m < cfg.partitions[i].nr_modules; m++)
+			load_named(ld, &cfg.partitions[i].modules[m]);
 	}
 }

@@ -94,6 +94,18 @@ int acpi_parse(uint64_t rsdp_phys, struct acpi_info *info, char *err, size_t err
 /* Verify an ACPI checksum: the bytes sum to 0 mod 256. */
 bool acpi_checksum_ok(const void *p, size_t len);
 
+/* How to enter S5 (power off): hv/acpi_s5.c. */
+struct acpi_s5 {
+	uint16_t pm1a_cnt, pm1b_cnt; /* I/O ports; pm1b 0: none */
+	uint8_t slp_typa, slp_typb;  /* from \_S5 */
+};
+
+/*
+ * The PM1 control ports from the FADT at fadt_phys and SLP_TYP from the
+ * DSDT's \_S5 package. 0, or -ENOENT / -EINVAL / -EOPNOTSUPP with a message.
+ */
+int acpi_find_s5(uint64_t fadt_phys, struct acpi_s5 *s5, char *err, size_t errlen);
+
 /* Scan legacy BIOS areas (EBDA, 0xE0000-0xFFFFF) for an RSDP; 0 if not found. */
 uint64_t acpi_find_rsdp_legacy(void);
 

@@ -40,6 +40,8 @@ int arch_host_launch(struct partition *p, uint64_t entry, uint64_t boot_params, 
  * the others wait in partition_reset_rendezvous()).
  */
 void arch_partition_reset(struct partition *p);
+/* Write the low size (1, 2 or 4) bytes of value to the machine's I/O port. */
+void arch_port_write(uint16_t port, uint32_t value, unsigned int size);
 /* Spin politely. */
 /* A byte typed on Keel's console for guest p (it has the console focus): to its UART. */
 void arch_partition_console_rx(struct partition *p, uint8_t c);

@@ -22,6 +22,9 @@
 #define CONFIG_HOST_MIN_RAM (256 * MiB)	   /* what partitions must leave to the host */
 #define CONFIG_DEFAULT_LOAD_ADDRESS 0x7c00 /* where a raw image goes by default */
 #define CONFIG_LOAD_ADDRESS_LIMIT 0x100000 /* raw images start below 1 MiB */
+#define CONFIG_MODULES_MAX 8		   /* multiboot modules of one partition */
+#define CONFIG_DEBUG_EXIT_PORT 0xf4	   /* the debug-exit device's default port */
+#define CONFIG_DEBUG_EXIT_SIZE 4	   /* ports it decodes: PORT to PORT + 3 */
 
 /* A file named by the config, and the config line that named it (for error messages). */
 struct config_file {
@@ -41,8 +44,9 @@ struct config_host {
 };
 
 enum config_partition_kind {
-	CONFIG_PARTITION_LINUX, /* a bzImage, booted through the 64-bit boot protocol */
-	CONFIG_PARTITION_RAW,	/* a flat binary started in 16-bit real mode */
+	CONFIG_PARTITION_LINUX,	    /* a bzImage, booted through the 64-bit boot protocol */
+	CONFIG_PARTITION_RAW,	    /* a flat binary started in 16-bit real mode */
+	CONFIG_PARTITION_MULTIBOOT, /* a multiboot v1 kernel (ELF32 or with load addresses) */
 };
 
 /* What a guest partition writes its console output to. */
@@ -67,16 +71,31 @@ struct config_partition {
 	uint64_t memory; /* bytes */
 	int memory_line;
 	enum config_partition_kind kind;
-	struct config_file kernel, initrd; /* linux only; kernel required */
-	struct config_file image;	   /* raw only; required */
-	char cmdline[CONFIG_CMDLINE_MAX];  /* linux only */
-	uint64_t load_address;		   /* raw only; below CONFIG_LOAD_ADDRESS_LIMIT */
+	struct config_file kernel,
+		initrd;			  /* kernel: linux and multiboot, required; initrd: linux */
+	struct config_file image;	  /* raw only; required */
+	char cmdline[CONFIG_CMDLINE_MAX]; /* linux and multiboot */
+	/* multiboot only: the modules, in order (each one's line is the modules line). */
+	struct config_file modules[CONFIG_MODULES_MAX];
+	uint32_t nr_modules;
+	/* The debug-exit device's first port; 0: none. */
+	uint16_t debug_exit_port;
+	uint64_t load_address; /* raw only; below CONFIG_LOAD_ADDRESS_LIMIT */
 	enum config_console_kind console;
 	bool realtime;
 };
 
+/* CI mode ([keel] ci = yes): see docs/ci-test-kernels.md. */
+struct config_ci {
+	bool enabled;
+	int line;	    /* the ci line; 0 when not given */
+	uint16_t exit_port; /* the machine's isa-debug-exit port for the result; 0: none */
+	uint32_t success;   /* the debug-exit value that means success */
+};
+
 struct keel_config {
 	struct config_console console;
+	struct config_ci ci;
 	struct config_host host;
 	uint32_t nr_partitions;
 	struct config_partition partitions[CONFIG_MAX_PARTITIONS]; /* in file order */

@@ -28,6 +28,15 @@ int guest_load_linux(struct partition *p, const struct boot_module *kernel,
 		     const struct boot_module *initrd, const char *cmdline, char *err,
 		     size_t errlen);
 
+/*
+ * A multiboot v1 kernel with its modules (hv/multiboot1.c), entered in
+ * 32-bit protected mode. Its command line is the kernel's name, a space and
+ * cmdline (as GRUB and QEMU pass it); each module's string is its name.
+ */
+int guest_load_multiboot(struct partition *p, const struct boot_module *kernel, const char *cmdline,
+			 const struct boot_module *const *mods, uint32_t nr_mods, char *err,
+			 size_t errlen);
+
 /* Load p again from the images it was started from (a reset): RAM cleared first. */
 int guest_reload(struct partition *p, char *err, size_t errlen);
 

@@ -16,6 +16,7 @@
 #define MAX_PARTITIONS 9 /* the host and up to 8 guests */
 #define PARTITION_RAM_RANGES 2
 #define CONSOLE_RING_SIZE 4096
+#define PARTITION_MODS_MAX 8 /* multiboot modules */
 
 /*
  * A guest's physical address space: RAM from 0 (and above 4 GiB for what
@@ -34,6 +35,15 @@ enum partition_kind {
 	PARTITION_HOST,
 	PARTITION_LINUX,
 	PARTITION_RAW,
+	PARTITION_MULTIBOOT,
+};
+
+/* How a guest partition ended (for CI mode, hv/ci.c). */
+enum partition_end {
+	PARTITION_RUNNING,
+	PARTITION_EXITED,      /* through its debug-exit port: exit_status is set */
+	PARTITION_POWERED_OFF, /* ACPI S5 */
+	PARTITION_FAILED,      /* stopped by Keel (a fault), or never started */
 };
 
 struct partition_ram {
@@ -47,6 +57,9 @@ struct partition_entry {
 	/* Linux: the boot protocol's 64-bit entry, RSI = boot_params, Keel's page tables/GDT. */
 	uint64_t rip, rsi, cr3, gdt;
 	uint16_t gdt_limit;
+	/* Multiboot v1: 32-bit protected mode, paging off, at rip with EAX/EBX as given. */
+	bool prot32;
+	uint32_t eax, ebx;
 };
 
 struct partition {
@@ -68,6 +81,12 @@ struct partition {
 	const struct boot_module *boot_image, *boot_initrd;
 	const char *boot_cmdline;
 	uint64_t boot_load_address;
+	const struct boot_module *boot_mods[PARTITION_MODS_MAX]; /* multiboot modules */
+	uint32_t boot_nr_mods;
+	/* The debug-exit device's I/O port (0: none), and how the partition ended. */
+	uint16_t debug_exit_port;
+	volatile uint32_t end; /* enum partition_end */
+	uint64_t exit_status;
 	/* A reset in progress: its vCPUs meet, vCPU 0 reloads, then they go on. */
 	volatile bool reset_pending;
 	volatile uint32_t reset_arrived;
@@ -107,6 +126,11 @@ void partition_stop(struct partition *p, const char *fmt, ...) __printf(2, 3);
 
 /* The partition turned itself off (ACPI S5): stop it cleanly, without a report of a fault. */
 void partition_power_off(struct partition *p);
+/*
+ * The partition wrote value to its debug-exit port: stop it cleanly with
+ * status (value << 1) | 1, as QEMU's isa-debug-exit does.
+ */
+void partition_exit(struct partition *p, uint32_t value);
 /* The partition asked for a reset (why: through which register): restart only it. */
 void partition_request_reset(struct partition *p, const char *why);
 /*

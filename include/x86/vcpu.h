@@ -107,6 +107,11 @@ struct vcpu_ops {
 				  uint16_t gdt_limit);
 	/* Real-mode state at CS:IP (after a STARTUP IPI: vector<<8 : 0), as after INIT. */
 	void (*set_real_mode_state)(struct vcpu *v, uint16_t cs, uint16_t ip);
+	/*
+	 * 32-bit protected mode, paging off, flat segments, IF clear, at eip with
+	 * EAX and EBX as given, the other registers 0 (a multiboot v1 entry).
+	 */
+	void (*set_prot32_state)(struct vcpu *v, uint32_t eip, uint32_t eax, uint32_t ebx);
 	uint64_t (*get_rip)(struct vcpu *v);
 	void (*set_rip)(struct vcpu *v, uint64_t rip);
 	/* Control registers and EFER as the guest sees them, and its CPL. */

@@ -269,7 +269,8 @@ TEST(line_syntax_errors)
 TEST(unknown_and_duplicate_keys)
 {
 	CHECK_ERROR("[keel]\nfoo = 1\n", 2,
-		    "unknown key 'foo' in [keel] (expected console or baud)");
+		    "unknown key 'foo' in [keel] (expected console, baud, ci, ci_exit_port or "
+		    "ci_success)");
 	CHECK_ERROR(HOST "memory = 1G\n", 3,
 		    "unknown key 'memory' in [host] (the host gets the CPUs and memory that "
 		    "partitions leave)");
@@ -982,9 +983,9 @@ TEST(partition_keywords)
 		{ "realtime", "YES", "invalid realtime 'YES' (expected yes or no)" },
 		{ "realtime", "", "invalid realtime '' (expected yes or no)" },
 		{ "realtime", "2", "invalid realtime '2' (expected yes or no)" },
-		{ "kind", "windows", "invalid kind 'windows' (expected linux or raw)" },
-		{ "kind", "Linux", "invalid kind 'Linux' (expected linux or raw)" },
-		{ "kind", "", "invalid kind '' (expected linux or raw)" },
+		{ "kind", "windows", "invalid kind 'windows' (expected linux, raw or multiboot)" },
+		{ "kind", "Linux", "invalid kind 'Linux' (expected linux, raw or multiboot)" },
+		{ "kind", "", "invalid kind '' (expected linux, raw or multiboot)" },
 	};
 	char text[256];
 
@@ -1087,16 +1088,19 @@ TEST(keys_of_the_other_kind)
 		    "(add 'kind = raw' for a raw image)");
 	CHECK_ERROR(HOST PART("l") "kind = linux\nimage = x\n", 8,
 		    "'image' is not valid in a linux partition (it is for kind = raw)");
-	CHECK_ERROR(HOST "[partition r]\nkind = raw\ncpus = 1\nmemory = 1M\nimage = x\n"
-			 "cmdline = quiet\n",
-		    8, "'cmdline' is not valid in a raw partition (it is for kind = linux)");
+	CHECK_ERROR(
+		HOST "[partition r]\nkind = raw\ncpus = 1\nmemory = 1M\nimage = x\n"
+		     "cmdline = quiet\n",
+		8,
+		"'cmdline' is not valid in a raw partition (it is for kind = linux or multiboot)");
 	/* The first such key in the file is reported, wherever kind is. */
 	CHECK_ERROR(HOST "[partition r]\ncpus = 1\nmemory = 1M\nimage = x\ninitrd = i\n"
 			 "kernel = k\nkind = raw\n",
 		    7, "'initrd' is not valid in a raw partition (it is for kind = linux)");
 	/* ... and it wins over a missing key. */
-	CHECK_ERROR(HOST "[partition r]\nkind = raw\nkernel = k\n", 5,
-		    "'kernel' is not valid in a raw partition (it is for kind = linux)");
+	CHECK_ERROR(
+		HOST "[partition r]\nkind = raw\nkernel = k\n", 5,
+		"'kernel' is not valid in a raw partition (it is for kind = linux or multiboot)");
 }
 
 TEST(missing_partition_keys)
@@ -1119,9 +1123,10 @@ TEST(missing_partition_keys)
 	CHECK_ERROR(PART("a"), 0,
 		    "no [host] section: the host partition needs at least 'kernel = ...'");
 	/* An error inside the section wins over what the section lacks. */
-	CHECK_ERROR(HOST "[partition a]\nfoo = 1\n", 4,
-		    "unknown key 'foo' in [partition a] (expected cpus, memory, kind, kernel, "
-		    "initrd, cmdline, image, load_address, console or realtime)");
+	CHECK_ERROR(
+		HOST "[partition a]\nfoo = 1\n", 4,
+		"unknown key 'foo' in [partition a] (expected cpus, memory, kind, kernel, "
+		"initrd, cmdline, image, load_address, modules, console, debug_exit or realtime)");
 }
 
 TEST(partition_keys)
@@ -1140,9 +1145,10 @@ TEST(partition_keys)
 
 	CHECK_ERROR(HOST PART("a") "baud = 9600\n", 7,
 		    "unknown key 'baud' in [partition a] ('baud' belongs in [keel])");
-	CHECK_ERROR(HOST PART("rt-0") "Cpus = 1\n", 7,
-		    "unknown key 'Cpus' in [partition rt-0] (expected cpus, memory, kind, kernel, "
-		    "initrd, cmdline, image, load_address, console or realtime)");
+	CHECK_ERROR(
+		HOST PART("rt-0") "Cpus = 1\n", 7,
+		"unknown key 'Cpus' in [partition rt-0] (expected cpus, memory, kind, kernel, "
+		"initrd, cmdline, image, load_address, modules, console, debug_exit or realtime)");
 	CHECK_ERROR(HOST "[partition a]\nkernel =\n", 4,
 		    "empty path for 'kernel' (expected a file name)");
 	CHECK_ERROR(HOST "[partition a]\nimage = \"a\\tb\"\n", 4,
@@ -1182,7 +1188,7 @@ TEST(long_messages_fit)
 
 	snprintf(text, sizeof(text), HOST "[partition %s]\n%s = 1\n", name, key);
 	CHECK_EQ(parse(text), -EINVAL);
-	CHECK_CONTAINS(err.msg, "console or realtime)");
+	CHECK_CONTAINS(err.msg, "debug_exit or realtime)");
 	CHECK(strlen(err.msg) < CONFIG_ERROR_MAX - 1);
 
 	snprintf(text, sizeof(text),
@@ -1362,6 +1368,98 @@ TEST(check_machine_memory)
 	CHECK_EQ(config_check_machine(&cfg, 1, 0, &err), 0);
 }
 
+#define MB(name) "[partition " name "]\nkind = multiboot\ncpus = 1\nmemory = 16M\nkernel = k.elf\n"
+
+TEST(multiboot_partitions)
+{
+	const struct config_partition *p;
+
+	CHECK_OK(HOST MB("t") "cmdline = \"pass=0x10\"\nmodules = a.txt, dir/b.bin ,c\n");
+	p = &cfg.partitions[0];
+	CHECK_EQ(p->kind, CONFIG_PARTITION_MULTIBOOT);
+	CHECK_STR(p->kernel.path, "k.elf");
+	CHECK_STR(p->cmdline, "pass=0x10");
+	CHECK_EQ(p->nr_modules, 3);
+	CHECK_STR(p->modules[0].path, "a.txt");
+	CHECK_STR(p->modules[1].path, "dir/b.bin");
+	CHECK_STR(p->modules[2].path, "c");
+	CHECK_EQ(p->modules[2].line, 9);
+	CHECK_EQ(p->debug_exit_port, CONFIG_DEBUG_EXIT_PORT);
+	CHECK_OK(HOST MB("t") "modules = \"one file.bin\"\n");
+	CHECK_EQ(cfg.partitions[0].nr_modules, 1);
+	CHECK_STR(cfg.partitions[0].modules[0].path, "one file.bin");
+
+	CHECK_ERROR(HOST "[partition t]\nkind = multiboot\ncpus = 1\nmemory = 16M\n", 3,
+		    "[partition t] has no 'kernel = ...' (a multiboot partition needs a kernel)");
+	CHECK_ERROR(HOST MB("t") "initrd = i\n", 8,
+		    "'initrd' is not valid in a multiboot partition (it is for kind = linux)");
+	CHECK_ERROR(HOST MB("t") "image = i\n", 8,
+		    "'image' is not valid in a multiboot partition (it is for kind = raw)");
+	CHECK_ERROR(HOST PART("l") "modules = m\n", 7,
+		    "'modules' is not valid in a linux partition, the default kind "
+		    "(add 'kind = multiboot' for a multiboot kernel)");
+	CHECK_ERROR(HOST MB("t") "modules = a,,b\n", 8,
+		    "invalid modules 'a,,b' (empty entry: expected file names separated by ',')");
+	CHECK_ERROR(HOST MB("t") "modules = a,\n", 8,
+		    "invalid modules 'a,' (empty entry: expected file names separated by ',')");
+	CHECK_ERROR(HOST MB("t") "modules = 1,2,3,4,5,6,7,8,9\n", 8,
+		    "too many modules (at most 8)");
+	CHECK_ERROR(HOST MB("t") "modules = \"a\\tb\"\n", 8,
+		    "path for 'modules' contains a tab or newline");
+}
+
+TEST(debug_exit_ports)
+{
+	CHECK_OK(HOST MB("t") "debug_exit = 0x501\n");
+	CHECK_EQ(cfg.partitions[0].debug_exit_port, 0x501);
+	CHECK_OK(HOST MB("t") "debug_exit = none\n");
+	CHECK_EQ(cfg.partitions[0].debug_exit_port, 0);
+	CHECK_OK(HOST PART("l") "debug_exit = 0xf0\n");
+	CHECK_EQ(cfg.partitions[0].debug_exit_port, 0xf0);
+	CHECK_ERROR(HOST MB("t") "debug_exit = port\n", 6 + 2,
+		    "invalid debug_exit 'port' (expected an I/O port such as 0xf4, or none)");
+	CHECK_ERROR(HOST MB("t") "debug_exit = 0\n", 8,
+		    "invalid debug_exit '0' (expected an I/O port such as 0xf4, or none)");
+	CHECK_ERROR(HOST MB("t") "debug_exit = 0xfffd\n", 8,
+		    "invalid debug_exit '0xfffd' (expected an I/O port such as 0xf4, or none)");
+	CHECK_ERROR(HOST MB("t") "debug_exit = 0x3f5\n", 8,
+		    "debug_exit '0x3f5' overlaps the UART (COM1) (the device decodes 4 ports, "
+		    "PORT to PORT+3)");
+	CHECK_ERROR(HOST MB("t") "debug_exit = 0x50e\n", 8,
+		    "debug_exit '0x50e' overlaps fw_cfg (the device decodes 4 ports, PORT to "
+		    "PORT+3)");
+	CHECK_OK(HOST MB("t") "debug_exit = 0x50a\n");
+}
+
+TEST(ci_keys)
+{
+	CHECK_OK(HOST MB("t"));
+	CHECK(!cfg.ci.enabled);
+	CHECK_EQ(cfg.ci.exit_port, 0xf4);
+	CHECK_EQ(cfg.ci.success, 0);
+	CHECK_OK("[keel]\nci = yes\nci_exit_port = 0x501\nci_success = 0x10\n" HOST MB("t"));
+	CHECK(cfg.ci.enabled);
+	CHECK_EQ(cfg.ci.line, 2);
+	CHECK_EQ(cfg.ci.exit_port, 0x501);
+	CHECK_EQ(cfg.ci.success, 0x10);
+	CHECK_OK("[keel]\nci = no\nci_exit_port = none\n" HOST);
+	CHECK(!cfg.ci.enabled);
+	CHECK_EQ(cfg.ci.exit_port, 0);
+	CHECK_ERROR("[keel]\nci = yes\n" HOST, 2,
+		    "ci = yes, but there is no [partition NAME] to wait for");
+	CHECK_ERROR("[keel]\nci = maybe\n" HOST, 2, "invalid ci 'maybe' (expected yes or no)");
+	CHECK_ERROR("[keel]\nci_success = -1\n" HOST, 2,
+		    "invalid ci_success '-1' (expected the value a partition writes to its "
+		    "debug-exit port, 0 to 0xffffffff)");
+	CHECK_ERROR("[keel]\nci_success = 0x100000000\n" HOST, 2,
+		    "invalid ci_success '0x100000000' (expected the value a partition writes to "
+		    "its debug-exit port, 0 to 0xffffffff)");
+	CHECK_ERROR("[keel]\nci_exit_port = com1\n" HOST, 2,
+		    "invalid ci_exit_port 'com1' (expected an I/O port such as 0xf4, or none)");
+	CHECK_ERROR(HOST MB("t") "ci = yes\n", 8,
+		    "unknown key 'ci' in [partition t] ('ci' belongs in [keel])");
+}
+
 TEST_MAIN(TEST_CASE(full_config), TEST_CASE(defaults), TEST_CASE(sections_in_any_order),
 	  TEST_CASE(reparse_starts_from_defaults), TEST_CASE(error_cleared_on_success),
 	  TEST_CASE(console_values), TEST_CASE(console_errors), TEST_CASE(baud_values),
@@ -1380,4 +1478,5 @@ TEST_MAIN(TEST_CASE(full_config), TEST_CASE(defaults), TEST_CASE(sections_in_any
 	  TEST_CASE(keys_of_the_other_kind), TEST_CASE(missing_partition_keys),
 	  TEST_CASE(partition_keys), TEST_CASE(partition_length_limits),
 	  TEST_CASE(long_messages_fit), TEST_CASE(assign_cpus), TEST_CASE(assign_cpus_hand_built),
-	  TEST_CASE(check_machine), TEST_CASE(check_machine_memory))
+	  TEST_CASE(check_machine), TEST_CASE(check_machine_memory),
+	  TEST_CASE(multiboot_partitions), TEST_CASE(debug_exit_ports), TEST_CASE(ci_keys))

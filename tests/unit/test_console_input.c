@@ -13,19 +13,22 @@
 
 /* Fakes of what console_input.c uses. */
 struct partition host_partition = { .name = "host", .id = 0, .kind = PARTITION_HOST };
-struct partition g1 = { .name = "g1", .id = 1, .kind = PARTITION_LINUX,
-			.console = CONFIG_CONSOLE_SERIAL };
-struct partition g2 = { .name = "g2", .id = 2, .kind = PARTITION_RAW,
-			.console = CONFIG_CONSOLE_DEBUG };
-struct partition g3 = { .name = "g3", .id = 3, .kind = PARTITION_RAW,
-			.console = CONFIG_CONSOLE_SERIAL };
+struct partition g1 = {
+	.name = "g1", .id = 1, .kind = PARTITION_LINUX, .console = CONFIG_CONSOLE_SERIAL
+};
+struct partition g2 = {
+	.name = "g2", .id = 2, .kind = PARTITION_RAW, .console = CONFIG_CONSOLE_DEBUG
+};
+struct partition g3 = {
+	.name = "g3", .id = 3, .kind = PARTITION_RAW, .console = CONFIG_CONSOLE_SERIAL
+};
 struct partition *partitions[MAX_PARTITIONS] = { &host_partition, &g1, &g2, &g3 };
 uint32_t nr_partitions = 4;
 uint16_t uart_port = 0x3f8;
 
-static char typed[64];		  /* the real UART's receiver */
+static char typed[64]; /* the real UART's receiver */
 static unsigned int typed_head, typed_len;
-static char got[4][64];		  /* what each guest's UART received, by id */
+static char got[4][64]; /* what each guest's UART received, by id */
 static unsigned int got_len[4];
 static char last_msg[256];
 
@@ -98,7 +101,8 @@ TEST(three_ctrl_a_switch_to_next_serial_guest)
 {
 	char out[64];
 
-	type("\x01\x01\x01" "ab");
+	type("\x01\x01\x01"
+	     "ab");
 	CHECK_EQ(host_reads(out), 0); /* swallowed, and the rest is g1's */
 	CHECK(console_input_focus() == &g1);
 	CHECK_STR(last_msg, "keel: console input now goes to partition g1 (Ctrl-A three times "
