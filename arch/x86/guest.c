@@ -481,16 +481,44 @@ int guest_wrmsr(struct vcpu *v, uint32_t msr, uint64_t value)
 	}
 }
 
+static void report_stuck_halt(struct vcpu *v)
+{
+	struct partition *p = v->part;
+
+	printk("keel: partition %s: vcpu %u halted with interrupts disabled for 10 s (no PV kick, "
+	       "NMI or INIT)\n",
+	       p->name, v->id);
+	for (uint32_t i = 0; i < p->nr_vcpus; i++) {
+		struct vcpu *o = p->vcpus[i];
+
+		printk("keel:   vcpu %u: state %d rip %llx rflags %llx kicked %d irq %d\n", o->id,
+		       (int)o->state, (unsigned long long)vcpu_ops->get_rip(o),
+		       (unsigned long long)vcpu_ops->get_rflags(o), (int)devices_of(o)->pv_kicked,
+		       vlapic_highest_deliverable(o->lapic));
+	}
+}
+
 enum exit_action guest_handle_hlt(struct vcpu *v, struct vm_exit *e)
 {
 	vcpu_skip(v, e->insn_len);
 	if (!(vcpu_ops->get_rflags(v) & (1u << 9))) {
-		/* Nothing can wake it but an NMI or INIT: park it, say so once. */
-		printk("keel: partition %s: vcpu %u halted with interrupts disabled\n",
-		       v->part->name, v->id);
+		/*
+		 * Nothing wakes it but a PV kick (Linux's kvm_wait() halts so,
+		 * waiting for a spinlock's holder), an NMI or INIT. A wait of
+		 * more than 10 s is reported once, with where every vCPU is.
+		 */
+		uint64_t start = rdtsc(), limit = 10000000ull * tsc_per_us;
+		bool reported = false;
+
 		while (!v->part->stopped && !v->nmi_pending && !v->init_pending &&
-		       !v->part->reset_pending && !devices_of(v)->pv_kicked)
+		       !v->part->reset_pending && !devices_of(v)->pv_kicked) {
+			if (!reported && rdtsc() - start > limit) {
+				reported = true;
+				report_stuck_halt(v);
+			}
+			lapic_timer_arm(rdtsc() + 1000000ull * tsc_per_us);
 			cpu_wait_for_interrupt();
+		}
 		devices_of(v)->pv_kicked = false;
 		return EXIT_RESUME;
 	}
