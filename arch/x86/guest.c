@@ -505,16 +505,17 @@ enum exit_action guest_handle_hlt(struct vcpu *v, struct vm_exit *e)
 		/*
 		 * Nothing wakes it but a PV kick (Linux's kvm_wait() halts so,
 		 * waiting for a spinlock's holder), an NMI or INIT. A wait of
-		 * more than 10 s is reported once, with where every vCPU is.
+		 * more than 10 s is reported, with where every vCPU is, and
+		 * ends: a lost kick must not hang the guest.
 		 */
 		uint64_t start = rdtsc(), limit = 10000000ull * tsc_per_us;
-		bool reported = false;
 
 		while (!v->part->stopped && !v->nmi_pending && !v->init_pending &&
 		       !v->part->reset_pending && !devices_of(v)->pv_kicked) {
-			if (!reported && rdtsc() - start > limit) {
-				reported = true;
+			if (rdtsc() - start > limit) {
+				/* pv_wait() may return spuriously: the guest checks again. */
 				report_stuck_halt(v);
+				break;
 			}
 			lapic_timer_arm(rdtsc() + 1000000ull * tsc_per_us);
 			cpu_wait_for_interrupt();
