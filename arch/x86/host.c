@@ -14,6 +14,7 @@
 #include <keel/string.h>
 #include <x86/cpu.h>
 #include <x86/guest.h>
+#include <x86/host_kvm.h>
 #include <x86/io.h>
 #include <x86/s2pt.h>
 #include <x86/vcpu.h>
@@ -201,6 +202,7 @@ int arch_host_launch(struct partition *p, uint64_t entry, uint64_t boot_params, 
 	int ret;
 
 	choose_backend();
+	host_kvm_init();
 	if (!vcpu_ops) {
 		printk("keel: error: this CPU has neither SVM nor VMX: Keel cannot run partitions "
 		       "on it\n");

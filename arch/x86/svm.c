@@ -11,6 +11,7 @@
 #include <keel/percpu.h>
 #include <keel/string.h>
 #include <x86/cpu.h>
+#include <x86/host_kvm.h>
 #include <x86/io.h>
 #include <x86/s2pt.h>
 #include <x86/svm.h>
@@ -107,6 +108,9 @@ static int svm_setup_maps(void)
 	msrpm_intercept(MSR_EFER, true, true);
 	msrpm_intercept(MSR_VM_CR, true, true);
 	msrpm_intercept(MSR_VM_HSAVE_PA, true, true);
+	/* kvm-clock's MSRs (arch/x86/host_kvm.c). */
+	for (uint32_t i = 0; i < ARRAY_SIZE(host_kvm_msrs); i++)
+		msrpm_intercept(host_kvm_msrs[i], true, true);
 	/* x2APIC: the host's INIT/STARTUP IPIs go through the ICR MSR (arch/x86/vapic.c). */
 	if (lapic_x2apic_mode())
 		msrpm_intercept(MSR_X2APIC_ICR, false, true);

@@ -8,10 +8,12 @@
  */
 #include <keel/arch.h>
 #include <keel/console.h>
+#include <keel/errno.h>
 #include <keel/partition.h>
 #include <keel/string.h>
 #include <x86/cpu.h>
 #include <x86/guest.h>
+#include <x86/host_kvm.h>
 #include <x86/io.h>
 #include <x86/vcpu.h>
 
@@ -43,6 +45,8 @@ static enum exit_action handle_cpuid(struct vcpu *v, struct vm_exit *e)
 
 	if (v->part->kind != PARTITION_HOST) {
 		guest_cpuid(v, leaf, sub, &a, &b, &c, &d);
+	} else if (host_kvm_cpuid(leaf, sub, &a, &b, &c, &d)) {
+		/* KVM's signature and kvm-clock, at 0x40000100 (arch/x86/host_kvm.c) */
 	} else if (leaf >= KEEL_CPUID_BASE && leaf < KEEL_CPUID_BASE + 0x100) {
 		a = b = c = d = 0;
 		if (leaf == KEEL_CPUID_BASE) {
@@ -96,9 +100,9 @@ static enum exit_action handle_rdmsr(struct vcpu *v, struct vm_exit *e)
 {
 	uint32_t msr = (uint32_t)v->regs.rcx;
 
-	if (v->part->kind != PARTITION_HOST) {
-		uint64_t value;
+	uint64_t value;
 
+	if (v->part->kind != PARTITION_HOST) {
 		if (guest_rdmsr(v, msr, &value)) {
 			vcpu_ops->inject_exception(v, X86_GP, true, 0);
 			return EXIT_RESUME;
@@ -108,6 +112,15 @@ static enum exit_action handle_rdmsr(struct vcpu *v, struct vm_exit *e)
 		return EXIT_RESUME;
 	}
 
+	switch (host_kvm_rdmsr(v, msr, &value)) {
+	case 0:
+		msr_result(v, value);
+		vcpu_skip(v, e->insn_len);
+		return EXIT_RESUME;
+	case -EINVAL:
+		vcpu_ops->inject_exception(v, X86_GP, true, 0);
+		return EXIT_RESUME;
+	}
 	switch (msr) {
 	case MSR_EFER:
 		msr_result(v, vcpu_ops->get_efer(v));
@@ -138,6 +151,16 @@ static enum exit_action handle_wrmsr(struct vcpu *v, struct vm_exit *e)
 		return EXIT_RESUME;
 	}
 
+	switch (host_kvm_wrmsr(v, msr, value)) {
+	case 0:
+		vcpu_skip(v, e->insn_len);
+		return EXIT_RESUME;
+	case -EINVAL:
+		printk("keel: partition %s: refused write of 0x%llx to KVM MSR 0x%x\n",
+		       v->part->name, (unsigned long long)value, msr);
+		vcpu_ops->inject_exception(v, X86_GP, true, 0);
+		return EXIT_RESUME;
+	}
 	switch (msr) {
 	case MSR_EFER:
 		vcpu_ops->set_efer(v, value);

@@ -58,6 +58,10 @@ def check_probe(r, cpus):
         "/proc/cpuinfo lacks the hypervisor flag"
     assert r.has(r"^\[host\] probe: cpuid signature 'KeelHVKeelHV'"), "no Keel signature leaf"
     assert r.has(r"^\[host\] probe: cpuid svm 0$"), "SVM is not hidden from the host"
+    # kvm-clock for the host: KVM's signature at 0x40000100 beside Keel's own.
+    for line in (r"Hypervisor detected: KVM", r"kvm-clock: Using msrs 4b564d01 and 4b564d00",
+                 r"clocksource: Switched to clocksource kvm-clock"):
+        assert r.has(r"^\[host\] \[ *[0-9.]+\] " + line), "host log lacks '%s'" % line
     assert r.has(r"^\[host\] probe: msr efer 0x[0-9a-f]+ svme 0$"), "EFER.SVME is visible"
     assert r.has(r"^\[host\] probe: msr write vm_hsave_pa refused$"), "VM_HSAVE_PA write not refused"
     assert r.has(r"^\[host\] probe: msr write vm_cr refused$"), "VM_CR write not refused"
