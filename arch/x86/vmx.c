@@ -379,6 +379,13 @@ static int setup_caps(void)
 	caps.cr4_must1 = rdmsr(MSR_IA32_VMX_CR4_FIXED0);
 	caps.cr4_must0 = ~rdmsr(MSR_IA32_VMX_CR4_FIXED1) & 0xffffffffull;
 
+	printk("keel: vmx: controls pin 0x%x proc 0x%x proc2 0x%x exit 0x%x entry 0x%x (%s), EPT "
+	       "%s, %s\n",
+	       caps.pin, caps.proc, caps.proc2, caps.exit, caps.entry,
+	       true_ctls ? "TRUE_* capability MSRs" : "default1 classes forced",
+	       caps.eptp_flags & 7 ? "tables write-back" : "tables uncached",
+	       caps.vpid ? "VPID" : "no VPID");
+
 	cpuid(1, &a, &b, &c, &d);
 	if (c & CPUID1_ECX_XSAVE) {
 		cpuid_count(0xd, 0, &a, &b, &c, &d);
@@ -453,6 +460,7 @@ static int vmx_cpu_enable(void)
 		return -EIO;
 	}
 	vmxon_pa[cpu] = virt_to_phys(region);
+	printk("keel: vmx: VMXON on cpu %u (VMCS revision 0x%x)\n", cpu, caps.revision);
 	/* Nothing cached from before (firmware, a previous hypervisor) may survive (29.4.3). */
 	if (caps.ept_vpid_cap & EPT_CAP_INVEPT_ALL)
 		vmx_invept(INVEPT_ALL_CONTEXT, 0);
