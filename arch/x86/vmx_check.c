@@ -41,14 +41,15 @@
 #define AR_G(ar) (((ar) >> 15) & 1)
 #define AR_RESERVED 0xfffe0f00u /* bits 11:8 and 31:17 */
 
-#define FAIL(...)                                    \
-	do {                                         \
-		snprintf(why, len, __VA_ARGS__);     \
-		return -EINVAL;                      \
+#define FAIL(...)                                                                                  \
+	do {                                                                                       \
+		snprintf(why, len, __VA_ARGS__);                                                   \
+		return -EINVAL;                                                                    \
 	} while (0)
 
-static const char *const seg_names[VMX_NR_SEGS] = { "ES", "CS", "SS", "DS",
-						    "FS", "GS", "LDTR", "TR" };
+static const char *const seg_names[VMX_NR_SEGS] = {
+	"ES", "CS", "SS", "DS", "FS", "GS", "LDTR", "TR"
+};
 
 static bool canonical(uint64_t a)
 {
@@ -134,7 +135,8 @@ static int check_crs(const struct vmx_guest_view *g, const struct vmx_check_caps
 	uint64_t cr0_fixed0 = c->cr0_fixed0 & ~(ug ? CR0_PE | CR0_PG : 0);
 
 	if ((g->cr0 & cr0_fixed0) != cr0_fixed0)
-		FAIL("27.3.1.1: guest CR0 0x%llx lacks bits 0x%llx fixed to 1 (IA32_VMX_CR0_FIXED0)",
+		FAIL("27.3.1.1: guest CR0 0x%llx lacks bits 0x%llx fixed to 1 "
+		     "(IA32_VMX_CR0_FIXED0)",
 		     (unsigned long long)g->cr0, (unsigned long long)(cr0_fixed0 & ~g->cr0));
 	if (g->cr0 & ~c->cr0_fixed1 & 0xffffffffull)
 		FAIL("27.3.1.1: guest CR0 0x%llx sets bits 0x%llx fixed to 0 (IA32_VMX_CR0_FIXED1)",
@@ -147,7 +149,8 @@ static int check_crs(const struct vmx_guest_view *g, const struct vmx_check_caps
 	if ((g->cr0 & CR0_NW) && !(g->cr0 & CR0_CD))
 		FAIL("27.3.1.1: guest CR0 0x%llx: NW without CD", (unsigned long long)g->cr0);
 	if ((g->cr4 & c->cr4_fixed0) != c->cr4_fixed0)
-		FAIL("27.3.1.1: guest CR4 0x%llx lacks bits 0x%llx fixed to 1 (IA32_VMX_CR4_FIXED0)",
+		FAIL("27.3.1.1: guest CR4 0x%llx lacks bits 0x%llx fixed to 1 "
+		     "(IA32_VMX_CR4_FIXED0)",
 		     (unsigned long long)g->cr4, (unsigned long long)(c->cr4_fixed0 & ~g->cr4));
 	if (g->cr4 & ~c->cr4_fixed1)
 		FAIL("27.3.1.1: guest CR4 0x%llx sets bits 0x%llx fixed to 0 (IA32_VMX_CR4_FIXED1)",
@@ -214,7 +217,8 @@ static int check_segs(const struct vmx_guest_view *g, bool ug, char *why, size_t
 	if (!(ldtr->ar & AR_UNUSABLE) && (ldtr->sel & 4))
 		FAIL("27.3.1.2: LDTR selector 0x%x: TI set", ldtr->sel);
 	if (!ug && (ss->sel & 3) != (cs->sel & 3))
-		FAIL("27.3.1.2: SS.RPL %u differs from CS.RPL %u", ss->sel & 3, cs->sel & 3);
+		FAIL("27.3.1.2: SS.RPL %u differs from CS.RPL %u", (unsigned int)(ss->sel & 3),
+		     (unsigned int)(cs->sel & 3));
 	for (int i = 0; i < VMX_NR_SEGS; i++) {
 		const struct vmx_seg_view *s = &g->seg[i];
 
@@ -268,7 +272,8 @@ static int check_segs(const struct vmx_guest_view *g, bool ug, char *why, size_t
 		FAIL("27.3.1.2: SS access rights 0x%x: type %u (needs 3 or 7)", ss->ar,
 		     AR_TYPE(ss->ar));
 	if (!ug && AR_DPL(ss->ar) != (ss->sel & 3))
-		FAIL("27.3.1.2: SS.DPL %u differs from SS.RPL %u", AR_DPL(ss->ar), ss->sel & 3);
+		FAIL("27.3.1.2: SS.DPL %u differs from SS.RPL %u", AR_DPL(ss->ar),
+		     (unsigned int)(ss->sel & 3));
 	if ((cs_type == 3 || !(g->cr0 & CR0_PE)) && AR_DPL(ss->ar) != 0)
 		FAIL("27.3.1.2: SS access rights 0x%x: DPL must be 0 (CS type 3 or CR0.PE clear)",
 		     ss->ar);
@@ -321,9 +326,9 @@ static int check_rest(const struct vmx_guest_view *g, const struct vmx_check_cap
 	if (g->activity == ACTIVITY_WAIT_SIPI && injecting)
 		FAIL("27.3.1.5: an event injected into the wait-for-SIPI state");
 	if (g->activity == ACTIVITY_HLT && injecting && type != INTR_TYPE_EXT_INTR &&
-	    type != INTR_TYPE_NMI && !(type == INTR_TYPE_HW_EXCEPTION &&
-				       (INTR_INFO_VECTOR(g->entry_intr) == 1 ||
-					INTR_INFO_VECTOR(g->entry_intr) == 18)))
+	    type != INTR_TYPE_NMI &&
+	    !(type == INTR_TYPE_HW_EXCEPTION &&
+	      (INTR_INFO_VECTOR(g->entry_intr) == 1 || INTR_INFO_VECTOR(g->entry_intr) == 18)))
 		FAIL("27.3.1.5: HLT activity state with event type %u injected", type);
 	if (g->interruptibility & ~0x1full)
 		FAIL("27.3.1.5: interruptibility state 0x%x: reserved bits set",
@@ -361,8 +366,8 @@ static int check_rest(const struct vmx_guest_view *g, const struct vmx_check_cap
 	return 0;
 }
 
-int vmx_check_guest_state(const struct vmx_guest_view *g, const struct vmx_check_caps *c,
-			  char *why, size_t len)
+int vmx_check_guest_state(const struct vmx_guest_view *g, const struct vmx_check_caps *c, char *why,
+			  size_t len)
 {
 	bool ug = (g->proc & PROC_ACTIVATE_SECONDARY) && (g->proc2 & PROC2_UNRESTRICTED_GUEST);
 

@@ -46,7 +46,7 @@ int vmx_check_controls(const struct vmx_guest_view *g, const struct vmx_check_ca
 		       size_t len);
 
 /* 0 if the guest state passes 27.3.1.1-27.3.1.6; else -EINVAL and the failed check in why. */
-int vmx_check_guest_state(const struct vmx_guest_view *g, const struct vmx_check_caps *c,
-			  char *why, size_t len);
+int vmx_check_guest_state(const struct vmx_guest_view *g, const struct vmx_check_caps *c, char *why,
+			  size_t len);
 
 #endif

@@ -272,7 +272,8 @@ TEST(control_fields)
 	struct vmx_guest_view g = linux64();
 
 	g.pin &= ~0x10u;
-	expect_ctl_fail(&g, "27.2.1.1: pin-based controls 0x2e lack the bits 0x10 the CPU requires");
+	expect_ctl_fail(&g,
+			"27.2.1.1: pin-based controls 0x2e lack the bits 0x10 the CPU requires");
 	g = linux64();
 	g.pin &= ~PIN_NMI_EXITING;
 	expect_ctl_fail(&g, "virtual NMIs need NMI exiting");
