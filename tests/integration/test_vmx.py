@@ -50,8 +50,10 @@ def vmx_bochs_host_smp2_probe_and_partitions(work):
         mods[payload + ".bin"] = os.path.join(BUILD, "guest", payload + ".bin")
     iso = write_grub_iso(os.path.join(work, "keel.iso"), os.path.join(work, "iso"), cfg, mods)
     cpus = 2 + len(payloads)
-    # The host powers off after the probe, which ends Bochs; Keel's failures end it early.
-    r = boot(work, iso, cpus=cpus, megs=1024, timeout=840, settle=3, until=KEEL_FAILED)
+    # The host powers off after the probe, which ends Bochs (about 6.5 min idle, 9 under load;
+    # the timeout leaves room for a machine busy with parallel QEMU boots); Keel's failures
+    # end it early.
+    r = boot(work, iso, cpus=cpus, megs=1024, timeout=1200, settle=3, until=KEEL_FAILED)
     detail = "\nBochs said:\n" + "\n".join(
         l for l in bochs_output(work).splitlines()[-30:] if "RDMSR" not in l and "WRMSR" not in l)
 
