@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
- * The Intel VMX backend (SDM Vol. 3C, chapters 24-31; docs/vmx.md): turning
- * VMX on per CPU, the VMCS of a vCPU, entering the guest and describing its
- * exits in the neutral struct vm_exit. Policy (what to intercept and why)
+ * The Intel VMX backend (SDM Vol. 3C, chapters 24-31; docs/architecture.md,
+ * "VMX specifics"): turning VMX on per CPU, the VMCS of a vCPU, entering the
+ * guest and describing its exits in the neutral struct vm_exit. Policy (what to intercept and why)
  * is here; handling lives in the shared exit handlers (arch/x86/vcpu_exit.c).
  * A few exits are VMX's own and handled here without reaching them: MOV to
  * CR0/CR4 touching a bit VMX fixes (CR0.NE, CR4.VMXE), XSETBV (it always
@@ -28,6 +28,7 @@
 #include <x86/s2pt.h>
 #include <x86/vcpu.h>
 #include <x86/vmx.h>
+#include <x86/vmx_check.h>
 
 #define CPUID1_ECX_VMX (1u << 5)
 #define CPUID1_ECX_XSAVE (1u << 26)
@@ -67,7 +68,7 @@ static struct {
 	uint32_t pin, proc, proc2, exit, entry; /* the controls every vCPU starts with */
 	uint64_t ept_vpid_cap;
 	uint64_t eptp_flags; /* EPTP memory type and walk length (25.6.11) */
-	bool vpid, exit_saves_lma;
+	bool vpid, exit_saves_lma, true_ctls;
 	/* CR0/CR4 bits VMX forces to 1 or 0 (A.7, A.8), minus PE/PG for unrestricted guests. */
 	uint64_t cr0_must1, cr0_must0, cr4_must1, cr4_must0;
 	uint64_t xcr0_mask; /* XCR0 bits the CPU supports (CPUID 0xD.0) */
@@ -257,6 +258,7 @@ static int setup_caps(void)
 	int ret;
 
 	caps.revision = VMX_BASIC_REVISION(basic);
+	caps.true_ctls = true_ctls;
 	if (VMX_BASIC_REGION_SIZE(basic) > PAGE_SIZE || VMX_BASIC_MEMTYPE(basic) != 6) {
 		printk("keel: vmx: unsupported VMCS region (IA32_VMX_BASIC 0x%llx: size %llu, "
 		       "memory type %llu; Keel needs at most 4 KiB, write-back)\n",
@@ -380,6 +382,13 @@ static int setup_caps(void)
 	caps.cr4_must1 = rdmsr(MSR_IA32_VMX_CR4_FIXED0);
 	caps.cr4_must0 = ~rdmsr(MSR_IA32_VMX_CR4_FIXED1) & 0xffffffffull;
 
+	printk("keel: vmx: controls pin 0x%x proc 0x%x proc2 0x%x exit 0x%x entry 0x%x (%s), EPT "
+	       "%s, %s\n",
+	       caps.pin, caps.proc, caps.proc2, caps.exit, caps.entry,
+	       true_ctls ? "TRUE_* capability MSRs" : "default1 classes forced",
+	       caps.eptp_flags & 7 ? "tables write-back" : "tables uncached",
+	       caps.vpid ? "VPID" : "no VPID");
+
 	cpuid(1, &a, &b, &c, &d);
 	if (c & CPUID1_ECX_XSAVE) {
 		cpuid_count(0xd, 0, &a, &b, &c, &d);
@@ -454,6 +463,7 @@ static int vmx_cpu_enable(void)
 		return -EIO;
 	}
 	vmxon_pa[cpu] = virt_to_phys(region);
+	printk("keel: vmx: VMXON on cpu %u (VMCS revision 0x%x)\n", cpu, caps.revision);
 	/* Nothing cached from before (firmware, a previous hypervisor) may survive (29.4.3). */
 	if (caps.ept_vpid_cap & EPT_CAP_INVEPT_ALL)
 		vmx_invept(INVEPT_ALL_CONTEXT, 0);
@@ -462,7 +472,11 @@ static int vmx_cpu_enable(void)
 	return 0;
 }
 
-/* Passed through to guests, as in svm.c; see docs/vmx.md for which VMX does not switch. */
+/*
+ * Passed through to guests, as in svm.c. VMX switches SYSENTER_* and the
+ * FS/GS bases; STAR, LSTAR, CSTAR, SFMASK and KERNEL_GS_BASE stay the
+ * guest's on its own CPU (Keel uses none of them; docs/architecture.md).
+ */
 static const uint32_t guest_msr_passthrough[] = {
 	0x174,	    0x175,	0x176,			/* SYSENTER_CS/ESP/EIP */
 	0xc0000081, 0xc0000082, 0xc0000083, 0xc0000084, /* STAR, LSTAR, CSTAR, SFMASK */
@@ -1158,6 +1172,79 @@ static void handle_xsetbv(struct vcpu *v, struct vm_exit *e)
 	skip(v, e);
 }
 
+/*
+ * A failed VM entry (VMfailValid with error 7, or exit reason 33): the CPU
+ * does not say which rule the VMCS broke, so repeat the checks on a copy
+ * of the fields (arch/x86/vmx_check.c) and print the first that fails.
+ */
+static void explain_entry_failure(struct vcpu *v, bool controls)
+{
+	struct vmx_guest_view g;
+	struct vmx_check_caps c;
+	uint32_t a, b, cx, d;
+	char why[160];
+
+	memset(&g, 0, sizeof(g));
+	g.pin = (uint32_t)vmcs_read(VMCS_PIN_CONTROLS);
+	g.proc = (uint32_t)vmcs_read(VMCS_PROC_CONTROLS);
+	g.proc2 = (uint32_t)vmcs_read(VMCS_PROC2_CONTROLS);
+	g.exit = (uint32_t)vmcs_read(VMCS_EXIT_CONTROLS);
+	g.entry = (uint32_t)vmcs_read(VMCS_ENTRY_CONTROLS);
+	g.vpid = caps.vpid ? (uint16_t)vmcs_read(VMCS_VPID) : 0;
+	g.entry_intr = (uint32_t)vmcs_read(VMCS_ENTRY_INTR_INFO);
+	g.entry_error = (uint32_t)vmcs_read(VMCS_ENTRY_EXCEPTION_ERROR);
+	g.cr0 = vmcs_read(VMCS_GUEST_CR0);
+	g.cr3 = vmcs_read(VMCS_GUEST_CR3);
+	g.cr4 = vmcs_read(VMCS_GUEST_CR4);
+	g.dr7 = vmcs_read(VMCS_GUEST_DR7);
+	g.debugctl = vmcs_read(VMCS_GUEST_DEBUGCTL);
+	g.efer = vmcs_read(VMCS_GUEST_EFER);
+	g.pat = vmcs_read(VMCS_GUEST_PAT);
+	g.rip = vmcs_read(VMCS_GUEST_RIP);
+	g.rflags = vmcs_read(VMCS_GUEST_RFLAGS);
+	for (int i = 0; i < VMX_NR_SEGS; i++) {
+		g.seg[i].sel = (uint16_t)vmcs_read(VMCS_GUEST_ES_SEL + 2 * i);
+		g.seg[i].limit = (uint32_t)vmcs_read(VMCS_GUEST_ES_LIMIT + 2 * i);
+		g.seg[i].ar = (uint32_t)vmcs_read(VMCS_GUEST_ES_AR + 2 * i);
+		g.seg[i].base = vmcs_read(VMCS_GUEST_ES_BASE + 2 * i);
+	}
+	g.gdtr_base = vmcs_read(VMCS_GUEST_GDTR_BASE);
+	g.gdtr_limit = (uint32_t)vmcs_read(VMCS_GUEST_GDTR_LIMIT);
+	g.idtr_base = vmcs_read(VMCS_GUEST_IDTR_BASE);
+	g.idtr_limit = (uint32_t)vmcs_read(VMCS_GUEST_IDTR_LIMIT);
+	g.interruptibility = (uint32_t)vmcs_read(VMCS_GUEST_INTERRUPTIBILITY);
+	g.activity = (uint32_t)vmcs_read(VMCS_GUEST_ACTIVITY);
+	g.pending_dbg = vmcs_read(VMCS_GUEST_PENDING_DBG);
+	g.link_pointer = vmcs_read(VMCS_LINK_POINTER);
+	for (int i = 0; i < 4; i++)
+		g.pdpte[i] = vmcs_read(VMCS_GUEST_PDPTE0 + 2 * i);
+
+	c.pin = rdmsr(caps.true_ctls ? MSR_IA32_VMX_TRUE_PINBASED_CTLS
+				     : MSR_IA32_VMX_PINBASED_CTLS);
+	c.proc = rdmsr(caps.true_ctls ? MSR_IA32_VMX_TRUE_PROCBASED_CTLS
+				      : MSR_IA32_VMX_PROCBASED_CTLS);
+	c.proc2 = rdmsr(MSR_IA32_VMX_PROCBASED_CTLS2);
+	c.exit = rdmsr(caps.true_ctls ? MSR_IA32_VMX_TRUE_EXIT_CTLS : MSR_IA32_VMX_EXIT_CTLS);
+	c.entry = rdmsr(caps.true_ctls ? MSR_IA32_VMX_TRUE_ENTRY_CTLS : MSR_IA32_VMX_ENTRY_CTLS);
+	c.cr0_fixed0 = rdmsr(MSR_IA32_VMX_CR0_FIXED0);
+	c.cr0_fixed1 = rdmsr(MSR_IA32_VMX_CR0_FIXED1);
+	c.cr4_fixed0 = rdmsr(MSR_IA32_VMX_CR4_FIXED0);
+	c.cr4_fixed1 = rdmsr(MSR_IA32_VMX_CR4_FIXED1);
+	c.misc = rdmsr(MSR_IA32_VMX_MISC);
+	cpuid(0x80000008, &a, &b, &cx, &d);
+	c.phys_bits = a & 0xff;
+
+	if (controls ? vmx_check_controls(&g, &c, why, sizeof(why))
+		     : vmx_check_guest_state(&g, &c, why, sizeof(why)))
+		printk("keel: vmx: partition %s vcpu %u: failed check: %s\n", v->part->name, v->id,
+		       why);
+	else
+		printk("keel: vmx: partition %s vcpu %u: Keel's copy of the %s checks finds "
+		       "nothing wrong (SDM Vol. 3C %s)\n",
+		       v->part->name, v->id, controls ? "control" : "guest-state",
+		       controls ? "27.2.1" : "27.3.1");
+}
+
 static const char *exit_failure_name(uint32_t basic)
 {
 	switch (basic) {
@@ -1190,6 +1277,8 @@ static bool decode_exit(struct vcpu *v, struct vmx_state *s, struct vm_exit *e)
 		printk("keel: vmx: VM entry failed on cpu %u: %s (exit reason %u, qualification "
 		       "0x%llx)\n",
 		       this_cpu_id(), exit_failure_name(basic), basic, (unsigned long long)q);
+		if (basic == VMX_EXIT_INVALID_GUEST_STATE)
+			explain_entry_failure(v, false);
 		e->reason = EXIT_INVALID_STATE;
 		return true;
 	}
@@ -1319,6 +1408,8 @@ static void vmx_vcpu_run(struct vcpu *v, struct vm_exit *e)
 				       "(%s)\n",
 				       s->launched ? "VMRESUME" : "VMLAUNCH", this_cpu_id(),
 				       (unsigned long long)err, vm_insn_error_name(err));
+			if (ret == 2 && err == 7)
+				explain_entry_failure(v, true);
 			else if (ret == 1)
 				printk("keel: vmx: %s failed on cpu %u: no valid current VMCS\n",
 				       s->launched ? "VMRESUME" : "VMLAUNCH", this_cpu_id());

@@ -4,8 +4,9 @@
  * initramfs) and prints what a user of the host can observe about Keel,
  * one "probe: ..." line per fact, for tests/integration/test_host.py:
  *   cpus      CPUs online, and a worker pinned to each one that ran there
- *   cpuid     the hypervisor bit, Keel's signature leaf, SVM hidden
- *   msr       EFER.SVME hidden; writes to VM_HSAVE_PA / VM_CR refused
+ *   cpuid     the hypervisor bit, Keel's signature leaf, SVM and VMX hidden
+ *   msr       EFER.SVME hidden; writes to VM_HSAVE_PA / VM_CR and reads of
+ *             IA32_VMX_BASIC refused
  *   devmem    every reserved e820 range read through /dev/mem: no Keel data
  */
 #define _GNU_SOURCE
@@ -86,6 +87,8 @@ static void probe_cpuid(void)
 	say("probe: cpuid signature '%s' max leaf 0x%x\n", sig, a);
 	__cpuid(0x80000001, a, b, c, d);
 	say("probe: cpuid svm %u\n", (c >> 2) & 1);
+	__cpuid(1, a, b, c, d);
+	say("probe: cpuid vmx %u\n", (c >> 5) & 1);
 }
 
 /* What a user sees: the "hypervisor" flag in each CPU's /proc/cpuinfo flags. */
@@ -127,6 +130,9 @@ static void probe_msr(void)
 	v = 0;
 	say("probe: msr write vm_cr %s\n",
 	    pwrite(fd, &v, 8, 0xc0010114) == 8 ? "accepted" : "refused");
+	/* IA32_VMX_BASIC: readable on every CPU with VMX, so a refusal is Keel's. */
+	say("probe: msr read vmx_basic %s\n",
+	    pread(fd, &v, 8, 0x480) == 8 ? "accepted" : "refused");
 	efer &= ~(1ull << 12);
 	say("probe: msr write efer %s\n",
 	    pwrite(fd, &efer, 8, 0xc0000080) == 8 ? "accepted" : "refused");

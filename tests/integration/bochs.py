@@ -62,7 +62,8 @@ def bochsrc(log, iso, cpus=2, megs=1024, ips=50000000, model="corei7_skylake_x")
 
 def boot(workdir, iso, cpus=2, megs=1024, timeout=600, settle=1.0, until=TERMINAL,
          ips=50000000):
-    """Run Bochs until a line matching until (compiled regex), Bochs' exit, or timeout;
+    """Run Bochs until until says so (a compiled regex matching the log, or a function of the
+    log text), Bochs' exit, or timeout;
     return a keeltest.BootResult (exited: Bochs ended by itself, e.g. ACPI power-off)."""
     log = os.path.join(workdir, "serial.log")
     if os.path.exists(log):
@@ -88,7 +89,8 @@ def boot(workdir, iso, cpus=2, megs=1024, timeout=600, settle=1.0, until=TERMINA
         text = read_log(log)
         if rc is not None:
             break
-        if seen_end is None and until.search(text):
+        done = until(text) if callable(until) else until.search(text)
+        if seen_end is None and done:
             seen_end = time.time()
         if seen_end is not None and time.time() - seen_end >= settle:
             break
@@ -108,7 +110,3 @@ def bochs_output(workdir):
     """What Bochs itself printed (its panics and errors), for failure reports."""
     return read_log(os.path.join(workdir, "bochs.out"))
 
-
-def first_line_time(r, pattern):
-    """Compile helper for tests: does r's log match pattern (re.M)?"""
-    return re.search(pattern, r.log, re.M) is not None
