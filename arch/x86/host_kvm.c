@@ -44,8 +44,7 @@ void host_kvm_init(void)
 
 static void *host_gpa_to_hva(void *ctx, uint64_t gpa, uint64_t len)
 {
-	if (!len || gpa + len < gpa ||
-	    memmap_type_at(&keel_memmap, gpa) != MEM_USABLE ||
+	if (!len || gpa + len < gpa || memmap_type_at(&keel_memmap, gpa) != MEM_USABLE ||
 	    memmap_type_at(&keel_memmap, gpa + len - 1) != MEM_USABLE)
 		return NULL;
 	return phys_to_virt(gpa);
@@ -72,14 +71,14 @@ static struct kvm_pv_env host_env(void)
 	};
 }
 
-bool host_kvm_cpuid(uint32_t leaf, uint32_t sub, uint32_t *a, uint32_t *b, uint32_t *c,
-		    uint32_t *d)
+bool host_kvm_cpuid(uint32_t leaf, uint32_t sub, uint32_t *a, uint32_t *b, uint32_t *c, uint32_t *d)
 {
 	if (leaf < HOST_KVM_CPUID_BASE || leaf >= HOST_KVM_CPUID_BASE + 0x100)
 		return false;
 	kvm_cpuid(&host_kvm, leaf - HOST_KVM_CPUID_BASE + KVM_CPUID_SIGNATURE, sub, a, b, c, d);
 	if (leaf == HOST_KVM_CPUID_BASE)
-		*a += HOST_KVM_CPUID_BASE - KVM_CPUID_SIGNATURE; /* the highest leaf, at this base */
+		*a += HOST_KVM_CPUID_BASE -
+		      KVM_CPUID_SIGNATURE; /* the highest leaf, at this base */
 	return true;
 }
 

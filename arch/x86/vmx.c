@@ -24,6 +24,7 @@
 #include <keel/spinlock.h>
 #include <keel/string.h>
 #include <x86/cpu.h>
+#include <x86/host_kvm.h>
 #include <x86/io.h>
 #include <x86/s2pt.h>
 #include <x86/vcpu.h>
@@ -229,7 +230,10 @@ static int setup_host_maps(void)
 	host_msr = page_alloc(1);
 	if (!host_io || !host_msr)
 		return -ENOMEM;
-	/* COM1's data port: Keel shares the serial line with the host (hv/console.c). */
+	/*
+	 * COM1's data port and LSR: Keel shares the serial line with the host
+	 * (hv/console.c, hv/console_input.c).
+	 */
 	host_io[0x3f8 / 8] |= 1u << (0x3f8 % 8);
 	host_io[0x3fd / 8] |= 1u << (0x3fd % 8);
 	/*
@@ -245,6 +249,9 @@ static int setup_host_maps(void)
 	/* x2APIC: the host's INIT/STARTUP IPIs go through the ICR MSR (arch/x86/vapic.c). */
 	if (lapic_x2apic_mode())
 		msr_bitmap_set(host_msr, MSR_X2APIC_ICR, false, true, true);
+	/* kvm-clock's MSRs (arch/x86/host_kvm.c). */
+	for (uint32_t i = 0; i < ARRAY_SIZE(host_kvm_msrs); i++)
+		msr_bitmap_set(host_msr, host_kvm_msrs[i], true, true, true);
 	return 0;
 }
 
