@@ -51,12 +51,15 @@ def run_unit():
 
 
 def load_cases():
+    """Every case; those of modules with LONG = True (the Bochs boots) first, so they
+    overlap the short ones instead of running alone at the end."""
     cases = []
     for path in sorted(glob.glob(os.path.join(ROOT, "tests", "integration", "test_*.py"))):
         mod = importlib.import_module(os.path.basename(path)[:-3])
         for fn in getattr(mod, "CASES", []):
-            cases.append(("%s/%s" % (mod.__name__, fn.__name__), fn))
-    return cases
+            cases.append((not getattr(mod, "LONG", False),
+                          "%s/%s" % (mod.__name__, fn.__name__), fn))
+    return [(n, f) for _, n, f in sorted(cases, key=lambda c: c[0])]
 
 
 def run_case(name, fn):

@@ -21,6 +21,8 @@ from keeltest import BUILD, host_images, write_grub_iso
 from test_host import check_probe
 
 CASES = []
+# Minutes per boot: tests/run.py starts these first.
+LONG = True
 
 
 def case(fn):
