@@ -3,8 +3,9 @@
 VPID and unrestricted guest, emulated in software).
 
 Bochs is slow (a Debian kernel takes minutes to reach userspace), so this file
-holds ONE boot that checks everything the SVM tests check without a guest OS
-of their own, on VMX, beside the stock Debian host:
+holds one long boot that checks everything the SVM tests check without a
+guest OS of their own, on VMX, beside the stock Debian host (and one short
+boot: CI mode with multiboot test kernels, which ends before the host is up):
 - the host (2 CPUs, its APs started through Keel in real mode) reaches
   userspace and runs tests/host/keel-probe: CPUs, the CPUID view (SVM and VMX
   hidden), MSR refusals, the /dev/mem scan of Keel's memory, ACPI power-off;
@@ -90,3 +91,35 @@ def vmx_bochs_host_smp2_probe_and_partitions(work):
     assert r.has(r"^\[host\] probe: cpuid vmx 0$"), "VMX is not hidden from the host"
     assert r.has(r"^\[host\] probe: msr read vmx_basic refused$"), \
         "the host could read IA32_VMX_BASIC"
+
+
+@case
+def vmx_bochs_ci_mode_multiboot(work):
+    """CI mode on VMX (the CI issue's Bochs case): a multiboot v1 test kernel on 2 vCPUs starts
+    its AP, reads a module and fw_cfg and exits through its debug-exit port; a second one
+    fails; Keel reports both, sums them up as FAILURE and powers Bochs off through ACPI (Bochs
+    has no isa-debug-exit device, so there is no exit code to hand on). The host only starts:
+    CI mode ends the run as soon as every guest has ended."""
+    from test_ci_mode import MODULE_TEXT, files, keel, multiboot, with_module
+    cfg = (keel(success="0x10", exit_port="none") + HOST.replace(" keel.test=probe", "") +
+           multiboot("mb", "mbtest.elf", "2", cmdline="pass=0x10 fail=0x11 cpus=2 module=" +
+                     MODULE_TEXT, modules=["module.txt"]) +
+           multiboot("bad", "mbtest-flat.bin", "1", memory="16M",
+                     cmdline="pass=0x10 fail=0x11 cpus=2"))
+    mods = with_module(work, files("mbtest.elf", "mbtest-flat.bin"))
+    iso = write_grub_iso(os.path.join(work, "keel.iso"), os.path.join(work, "iso"), cfg, mods)
+    r = boot(work, iso, cpus=4, megs=512, timeout=900, settle=3, until=KEEL_FAILED)
+    detail = "\nBochs said:\n" + "\n".join(bochs_output(work).splitlines()[-20:])
+    assert not r.timed_out, "timed out: Keel did not end the run" + detail
+    assert not r.has(KEEL_FAILED.pattern), "Keel failed" + detail
+    assert r.has(r"^\[mb\] mbtest: AP 1 up \(apic id 1"), "mb's AP did not start on VMX"
+    assert r.has(r"^\[mb\] mbtest: module 1: 'module.txt'"), "mb did not see its module"
+    assert r.has(r"^\[mb\] mbtest: fw_cfg: 2 CPUs, 32 MiB of RAM"), "mb: fw_cfg"
+    assert r.has(r"^\[mb\] mbtest: done \d+ passed, 0 failed; exiting with 0x10"), "mb failed"
+    assert r.has(r"keel: partition mb exited with status 33$"), "no exit report for mb"
+    assert r.has(r"^\[bad\] mbtest: FAIL"), "bad did not notice its wrong CPU count"
+    assert r.has(r"keel: partition bad exited with status 35$"), "no exit report for bad"
+    assert r.has(r"keel: ci: 2 partitions: 1 passed, 1 failed: FAILURE"), "no CI summary"
+    assert r.has(r"keel: ci: powering off$"), "no power-off"
+    assert not r.has(r"keel: ci: still running after"), "the ACPI power-off did not work"
+    assert r.exited, "Bochs did not end with the power-off" + detail
