@@ -22,6 +22,8 @@ static struct {
 	char no_s5[96];
 } ci;
 
+#define CI_POWER_OFF_WAIT_US 3000000
+
 /* ACPI S5: SLP_TYP << 10 | SLP_EN to PM1a (and PM1b) control (ACPI 6.5, 4.8.3.2.1). */
 static void power_off(void)
 {
@@ -32,6 +34,12 @@ static void power_off(void)
 	arch_port_write(ci.s5.pm1a_cnt, (uint32_t)ci.s5.slp_typa << 10 | 1u << 13, 2);
 	if (ci.s5.pm1b_cnt)
 		arch_port_write(ci.s5.pm1b_cnt, (uint32_t)ci.s5.slp_typb << 10 | 1u << 13, 2);
+	/*
+	 * The machine may take a moment to act (QEMU turns the write into a
+	 * shutdown request its main loop handles later): wait before saying so.
+	 */
+	for (uint64_t start = arch_time_us(); arch_time_us() - start < CI_POWER_OFF_WAIT_US;)
+		arch_cpu_relax();
 	printk("keel: ci: still running after the ACPI S5 write to port 0x%x; halting\n",
 	       ci.s5.pm1a_cnt);
 }
