@@ -1268,7 +1268,7 @@ int config_check_machine(const struct keel_config *cfg, uint32_t nr_cpus_online,
 
 	if (ret)
 		return ret;
-	left = !cfg->host.present		     ? free_ram_bytes
+	left = !cfg->host.present		      ? free_ram_bytes
 	       : free_ram_bytes > CONFIG_HOST_MIN_RAM ? free_ram_bytes - CONFIG_HOST_MIN_RAM
 						      : 0;
 	for (uint32_t i = 0; i < cfg->nr_partitions; i++)

@@ -771,7 +771,8 @@ void guest_prepare_entry(struct vcpu *v)
 			vcpu_ops->request_irq_window(v, true);
 		}
 	}
-	if (vlapic_pv_eoi_allowed(v->lapic))
+	/* PV EOI enabled first: scanning the ISR and IRR costs more than the test. */
+	if (devices_of(v)->kvm.pv_eoi && vlapic_pv_eoi_allowed(v->lapic))
 		kvm_pv_eoi_sync_to_guest(&devices_of(v)->kvm);
 	deadline = vlapic_timer_deadline_tsc(v->lapic);
 	spin_unlock(&gp->lock);

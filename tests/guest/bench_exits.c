@@ -20,8 +20,13 @@
  */
 #include "guest.h"
 
+/* bench/profile builds a copy with fewer runs. */
+#ifndef WARMUP
 #define WARMUP 100
+#endif
+#ifndef ITERATIONS
 #define ITERATIONS 1000
+#endif
 #define CALIBRATION_LOOPS 1000
 /* The loop below: mov, then dec+jnz per pass. */
 #define CALIBRATION_INSNS (1 + 2 * CALIBRATION_LOOPS)
@@ -200,7 +205,8 @@ static void check_targets(void)
 	uint32_t version;
 
 	EXPECT("cpuid_vendor", r.ebx != 0);
-	EXPECT_EQ("vmmcall_unknown", hypercall(HC_VMMCALL, HC_UNKNOWN, 0, 0, 0, 0, &ret), FAULT_NONE);
+	EXPECT_EQ("vmmcall_unknown", hypercall(HC_VMMCALL, HC_UNKNOWN, 0, 0, 0, 0, &ret),
+		  FAULT_NONE);
 	EXPECT_EQ("vmmcall_enosys", ret, (uint64_t)-KVM_ENOSYS);
 	tsc0 = rdtsc_ordered();
 	EXPECT_EQ("rdmsr_tsc_ok", rdmsr_safe(MSR_IA32_TSC, &tsc), FAULT_NONE);
