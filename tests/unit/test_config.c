@@ -1406,9 +1406,10 @@ TEST_MAIN(TEST_CASE(full_config), TEST_CASE(defaults), TEST_CASE(sections_in_any
 	  TEST_CASE(line_numbers), TEST_CASE(format_error), TEST_CASE(partitions_full),
 	  TEST_CASE(partition_defaults), TEST_CASE(partition_headers), TEST_CASE(cpus_counts),
 	  TEST_CASE(cpus_lists), TEST_CASE(cpus_list_errors), TEST_CASE(cpus_overlap),
-	  TEST_CASE(memory_values), TEST_CASE(memory_errors), TEST_CASE(check_machine_without_host), TEST_CASE(parse_size),
-	  TEST_CASE(partition_keywords), TEST_CASE(load_address), TEST_CASE(raw_entry),
-	  TEST_CASE(keys_of_the_other_kind), TEST_CASE(missing_partition_keys),
-	  TEST_CASE(partition_keys), TEST_CASE(partition_length_limits),
-	  TEST_CASE(long_messages_fit), TEST_CASE(assign_cpus), TEST_CASE(assign_cpus_hand_built),
-	  TEST_CASE(check_machine), TEST_CASE(check_machine_memory))
+	  TEST_CASE(memory_values), TEST_CASE(memory_errors), TEST_CASE(check_machine_without_host),
+	  TEST_CASE(parse_size), TEST_CASE(partition_keywords), TEST_CASE(load_address),
+	  TEST_CASE(raw_entry), TEST_CASE(keys_of_the_other_kind),
+	  TEST_CASE(missing_partition_keys), TEST_CASE(partition_keys),
+	  TEST_CASE(partition_length_limits), TEST_CASE(long_messages_fit), TEST_CASE(assign_cpus),
+	  TEST_CASE(assign_cpus_hand_built), TEST_CASE(check_machine),
+	  TEST_CASE(check_machine_memory))
