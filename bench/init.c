@@ -23,7 +23,8 @@ int main(void)
 {
 	uint64_t tsc = rdtsc_ordered();
 	char line[64];
-	int n = snprintf(line, sizeof(line), "keel-bench: init tsc %llu\n", (unsigned long long)tsc);
+	int n = snprintf(line, sizeof(line), "keel-bench: init tsc %llu\n",
+			 (unsigned long long)tsc);
 
 	if (write(1, line, (size_t)n) != n)
 		return 1;

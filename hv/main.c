@@ -160,8 +160,7 @@ static void load_config(void)
 		console_init(config.console.port, config.console.baud);
 	}
 	if (!config.host.present) {
-		printk("keel: no [host] in keel.cfg: only the guest partitions run; CPU 0 stays "
-		       "idle\n");
+		printk("keel: no [host] in keel.cfg: only the guest partitions run\n");
 		return;
 	}
 	require_module(&config.host.kernel, "host kernel");
