@@ -258,8 +258,8 @@ static void print_machine(const struct keel_config *cfg, const struct machine *m
 		       "host:", cpus_str(buf, sizeof(buf), host, 64, m->nr_cpus - 1),
 		       size_str(size, sizeof(size), m->free_ram - total));
 	else if (host)
-		printf("    %-*s %s idle, no host\n", width,
-		       "keel:", cpus_str(buf, sizeof(buf), host, 64, m->nr_cpus - 1));
+		printf("    %-*s %s (no host)\n", width,
+		       "idle:", cpus_str(buf, sizeof(buf), host, 64, m->nr_cpus - 1));
 	for (uint32_t i = 0; i < cfg->nr_partitions; i++) {
 		char label[CONFIG_NAME_MAX + 1];
 
@@ -279,7 +279,7 @@ static void print_summary(const char *name, const struct keel_config *cfg, const
 	else
 		printf("  console: none\n");
 	if (!cfg->host.present) {
-		printf("  host:    none (only the partitions run; CPU 0 stays idle)\n");
+		printf("  host:    none (only the partitions run)\n");
 	} else {
 		printf("  kernel:  %s (line %d)\n", cfg->host.kernel.path, cfg->host.kernel.line);
 		if (cfg->host.initrd.path[0])
