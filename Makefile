@@ -4,6 +4,7 @@
 #   make run        boot Keel in QEMU+OVMF with the console on this terminal
 #   make test       unit tests + integration boots (QEMU TCG, Bochs)
 #   make check      format check, static analysis and unit tests (as CI does)
+#   make bench      exit costs, boot cost and footprint under QEMU -icount (docs/performance.md)
 #
 # Missing Debian packages are installed by tools/ensure-deps (it says what it does).
 
@@ -48,7 +49,7 @@ CORE_OBJS := $(patsubst %.c,$(BUILD)/core/%.o,$(CORE_C)) \
 all: $(BUILD)/keel.elf $(BUILD)/keel.efi tools
 
 help:
-	@sed -n '3,9p' Makefile
+	@sed -n '3,10p' Makefile
 
 $(BUILD)/core/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -74,6 +75,7 @@ $(BUILD)/keel.bin: $(BUILD)/keel.elf
 -include tests/unit/unit.mk
 -include tests/guest/guest.mk
 -include tests/guest/mb/mb.mk
+-include bench/bench.mk
 
 deps:
 	$(Q)tools/ensure-deps
@@ -118,8 +120,9 @@ static:
 		--std=c11 --inline-suppr --suppress=missingIncludeSystem -Iinclude \
 		hv arch drivers boot tools tests/unit tests/host
 
-bench:
+bench: all
 	$(Q)tools/ensure-deps
+	$(Q)$(MAKE) -s bench-bins
 	$(Q)bench/run
 
 clean:

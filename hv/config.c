@@ -1313,9 +1313,13 @@ int config_parse(const char *text, size_t len, struct keel_config *cfg, struct c
 	if (ret)
 		return ret;
 	ps.line = 0;
-	if (!ps.section_line[SECT_HOST])
+	/* Without [host], guest partitions alone run; CPU 0 stays idle in Keel. */
+	if (!ps.section_line[SECT_HOST] && !cfg->nr_partitions)
 		return fail(&ps, "no [host] section: the host partition needs at least "
 				 "'kernel = ...'");
+	cfg->host.present = ps.section_line[SECT_HOST] != 0;
+	if (!cfg->host.present)
+		return 0;
 	if (!ps.key_line[KEY_KERNEL]) {
 		ps.line = ps.section_line[SECT_HOST];
 		return fail(&ps,
@@ -1362,7 +1366,9 @@ int config_assign_cpus(const struct keel_config *cfg, uint32_t nr_cpus_online,
 		       uint64_t masks_out[CONFIG_MAX_PARTITIONS], struct config_error *err)
 {
 	uint32_t limit = MIN(nr_cpus_online, (uint32_t)CONFIG_PARTITION_CPUS), total = 0, i;
-	uint64_t used = 1; /* CPU 0 runs the host */
+	/* CPU 0 runs the host; without one, a count may take it too (the highest CPUs go first). */
+	uint64_t used = cfg->host.present ? 1 : 0;
+	uint32_t first = cfg->host.present ? 1 : 0;
 	char what[64];
 
 	err->line = 0;
@@ -1405,7 +1411,7 @@ int config_assign_cpus(const struct keel_config *cfg, uint32_t nr_cpus_online,
 
 		if (p->cpu_mask)
 			continue;
-		while (need && cpu-- > 1) {
+		while (need && cpu-- > first) {
 			if (!(used & (1ull << cpu))) {
 				mask |= 1ull << cpu;
 				need--;
@@ -1415,8 +1421,9 @@ int config_assign_cpus(const struct keel_config *cfg, uint32_t nr_cpus_online,
 			return fail_at(
 				err, p->cpus_line,
 				"[partition %s] cpus: not enough CPUs (partitions ask for %d "
-				"in all; this machine has %s, and CPU 0 runs the host)",
-				p->name, clamp_int(total), machine_cpus(&what, nr_cpus_online));
+				"in all; this machine has %s%s)",
+				p->name, clamp_int(total), machine_cpus(&what, nr_cpus_online),
+				cfg->host.present ? ", and CPU 0 runs the host" : "");
 		used |= mask;
 		masks_out[i] = mask;
 	}
@@ -1432,7 +1439,9 @@ int config_check_machine(const struct keel_config *cfg, uint32_t nr_cpus_online,
 
 	if (ret)
 		return ret;
-	left = free_ram_bytes > CONFIG_HOST_MIN_RAM ? free_ram_bytes - CONFIG_HOST_MIN_RAM : 0;
+	left = !cfg->host.present		      ? free_ram_bytes
+	       : free_ram_bytes > CONFIG_HOST_MIN_RAM ? free_ram_bytes - CONFIG_HOST_MIN_RAM
+						      : 0;
 	for (uint32_t i = 0; i < cfg->nr_partitions; i++)
 		total += cfg->partitions[i].memory;
 	for (uint32_t i = 0; i < cfg->nr_partitions; i++) {
@@ -1446,6 +1455,11 @@ int config_check_machine(const struct keel_config *cfg, uint32_t nr_cpus_online,
 		size_str(&free_s,
 			 free_ram_bytes < MiB ? free_ram_bytes : ALIGN_DOWN(free_ram_bytes, MiB));
 		size_str(&host_s, CONFIG_HOST_MIN_RAM);
+		if (!cfg->host.present)
+			return fail_at(err, p->memory_line,
+				       "[partition %s] memory: partitions ask for %s in all, but "
+				       "this machine has only %s of free RAM",
+				       p->name, total_s, free_s);
 		if (!left)
 			return fail_at(
 				err, p->memory_line,

@@ -27,16 +27,26 @@ static uint32_t switch_run;	/* switch characters held back */
 static uint8_t host_rx[256];
 static uint32_t host_rx_head, host_rx_count;
 
-struct partition *console_input_focus(void)
-{
-	return focus ? focus : &host_partition;
-}
-
 static bool takes_input(const struct partition *p)
 {
 	if (p->stopped)
 		return false;
-	return p->id == 0 || p->console == CONFIG_CONSOLE_SERIAL;
+	if (p->id == 0)
+		return p->nr_vcpus > 0; /* keel.cfg may have no [host] */
+	return p->console == CONFIG_CONSOLE_SERIAL;
+}
+
+struct partition *console_input_focus(void)
+{
+	if (focus)
+		return focus;
+	if (host_partition.nr_vcpus)
+		return &host_partition;
+	/* No host: the first guest with a serial console, once it exists. */
+	for (uint32_t i = 1; i < nr_partitions; i++)
+		if (takes_input(partitions[i]))
+			return partitions[i];
+	return &host_partition;
 }
 
 /* The next partition after the focus that takes input, in partition order; the host wraps. */
@@ -52,6 +62,14 @@ static void switch_focus(void)
 			next = partitions[i];
 			break;
 		}
+	if (next == &host_partition && !takes_input(next))
+		for (i = 1; i < nr_partitions; i++) /* no host: wrap to the first guest */
+			if (takes_input(partitions[i])) {
+				next = partitions[i];
+				break;
+			}
+	if (!takes_input(next))
+		return; /* nobody else takes input: the focus stays */
 	focus = next == &host_partition ? NULL : next;
 	printk("keel: console input now goes to partition %s (Ctrl-A three times to switch)\n",
 	       next->name);

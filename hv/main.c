@@ -160,6 +160,10 @@ static void load_config(void)
 		       config.console.baud);
 		console_init(config.console.port, config.console.baud);
 	}
+	if (!config.host.present) {
+		printk("keel: no [host] in keel.cfg: only the guest partitions run\n");
+		return;
+	}
 	require_module(&config.host.kernel, "host kernel");
 	if (config.host.initrd.path[0])
 		require_module(&config.host.initrd, "host initrd");
@@ -364,6 +368,12 @@ void keel_main(uint64_t magic, uint64_t info, uint64_t phys_base)
 	}
 	setup_guests(online);
 	start_ci();
+	if (!config.host.present) {
+		ret = arch_guests_launch();
+		if (ret)
+			keel_fatal("cannot launch the guest partitions (%d)", ret);
+		arch_idle();
+	}
 	printk("keel: boot complete\n");
 	host_boot(&config, &bootinfo, acpi_rsdp);
 }

@@ -268,9 +268,13 @@ static void print_machine(const struct keel_config *cfg, const struct machine *m
 	}
 	printf("  machine: %u CPU%s, %s of free RAM: ok\n", m->nr_cpus, m->nr_cpus == 1 ? "" : "s",
 	       size_str(size, sizeof(size), m->free_ram));
-	printf("    %-*s %s, %s\n", width,
-	       "host:", cpus_str(buf, sizeof(buf), host, 64, m->nr_cpus - 1),
-	       size_str(size, sizeof(size), m->free_ram - total));
+	if (cfg->host.present)
+		printf("    %-*s %s, %s\n", width,
+		       "host:", cpus_str(buf, sizeof(buf), host, 64, m->nr_cpus - 1),
+		       size_str(size, sizeof(size), m->free_ram - total));
+	else if (host)
+		printf("    %-*s %s (no host)\n", width,
+		       "idle:", cpus_str(buf, sizeof(buf), host, 64, m->nr_cpus - 1));
 	for (uint32_t i = 0; i < cfg->nr_partitions; i++) {
 		char label[CONFIG_NAME_MAX + 1];
 
@@ -289,12 +293,17 @@ static void print_summary(const char *name, const struct keel_config *cfg, const
 		       cfg->console.port, cfg->console.baud);
 	else
 		printf("  console: none\n");
-	printf("  kernel:  %s (line %d)\n", cfg->host.kernel.path, cfg->host.kernel.line);
-	if (cfg->host.initrd.path[0])
-		printf("  initrd:  %s (line %d)\n", cfg->host.initrd.path, cfg->host.initrd.line);
-	else
-		printf("  initrd:  none\n");
-	print_cmdline("  cmdline: ", cfg->host.cmdline);
+	if (!cfg->host.present) {
+		printf("  host:    none (only the partitions run)\n");
+	} else {
+		printf("  kernel:  %s (line %d)\n", cfg->host.kernel.path, cfg->host.kernel.line);
+		if (cfg->host.initrd.path[0])
+			printf("  initrd:  %s (line %d)\n", cfg->host.initrd.path,
+			       cfg->host.initrd.line);
+		else
+			printf("  initrd:  none\n");
+		print_cmdline("  cmdline: ", cfg->host.cmdline);
+	}
 	if (cfg->ci.enabled && cfg->ci.exit_port)
 		printf("  ci:      yes (line %d): success is debug-exit value 0x%x; the result "
 		       "goes "

@@ -481,6 +481,8 @@ int guest_wrmsr(struct vcpu *v, uint32_t msr, uint64_t value)
 	}
 }
 
+#define CONSOLE_POLL_US 20000
+
 static void report_stuck_halt(struct vcpu *v)
 {
 	struct partition *p = v->part;
@@ -527,6 +529,7 @@ enum exit_action guest_handle_hlt(struct vcpu *v, struct vm_exit *e)
 	for (;;) {
 		struct guest_platform *gp = platform_of(v->part);
 		uint64_t deadline;
+		bool focused;
 		int vec;
 
 		if (v->part->stopped || v->nmi_pending || v->init_pending || v->part->reset_pending)
@@ -535,6 +538,13 @@ enum exit_action guest_handle_hlt(struct vcpu *v, struct vm_exit *e)
 			devices_of(v)->pv_kicked = false;
 			break;
 		}
+		/*
+		 * What is typed for the focused partition moves only when
+		 * someone reads the UART: look every CONSOLE_POLL_US while idle.
+		 */
+		focused = console_input_focus() == v->part;
+		if (focused)
+			console_input_poll();
 		spin_lock(&gp->lock);
 		vlapic_timer_check(v->lapic);
 		vec = vlapic_highest_deliverable(v->lapic);
@@ -542,6 +552,12 @@ enum exit_action guest_handle_hlt(struct vcpu *v, struct vm_exit *e)
 		spin_unlock(&gp->lock);
 		if (vec >= 0)
 			break;
+		if (focused) {
+			uint64_t poll = rdtsc() + CONSOLE_POLL_US * tsc_per_us;
+
+			if (!deadline || deadline > poll)
+				deadline = poll;
+		}
 		lapic_timer_arm(deadline);
 		cpu_wait_for_interrupt();
 	}
@@ -881,7 +897,8 @@ void guest_prepare_entry(struct vcpu *v)
 			vcpu_ops->request_irq_window(v, true);
 		}
 	}
-	if (vlapic_pv_eoi_allowed(v->lapic))
+	/* PV EOI enabled first: scanning the ISR and IRR costs more than the test. */
+	if (devices_of(v)->kvm.pv_eoi && vlapic_pv_eoi_allowed(v->lapic))
 		kvm_pv_eoi_sync_to_guest(&devices_of(v)->kvm);
 	deadline = vlapic_timer_deadline_tsc(v->lapic);
 	spin_unlock(&gp->lock);

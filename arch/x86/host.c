@@ -158,8 +158,11 @@ void arch_ap_wait_for_vcpu(void)
 	struct percpu *pc = this_cpu();
 	struct vcpu *v;
 
-	while (!(v = __atomic_load_n(&pc->vcpu, __ATOMIC_ACQUIRE)))
+	while (!(v = __atomic_load_n(&pc->vcpu, __ATOMIC_ACQUIRE))) {
+		if (pc->park)
+			arch_idle();
 		cpu_relax();
+	}
 	run_vcpu_here(v);
 }
 
@@ -252,6 +255,28 @@ int arch_host_launch(struct partition *p, uint64_t entry, uint64_t boot_params, 
 		__atomic_store_n(&p->vcpus[i]->cpu->vcpu, p->vcpus[i], __ATOMIC_RELEASE);
 	this_cpu()->vcpu = p->vcpus[0];
 	run_vcpu_here(p->vcpus[0]);
+}
+
+int arch_guests_launch(void)
+{
+	choose_backend();
+	if (!vcpu_ops) {
+		printk("keel: error: this CPU has neither SVM nor VMX: Keel cannot run partitions "
+		       "on it\n");
+		return -ENODEV;
+	}
+	for (uint32_t i = 1; i < nr_partitions; i++)
+		if (!partitions[i]->stopped)
+			launch_guest(partitions[i]);
+	/* CPUs without a vCPU (no partition, or one that failed) would spin: let them halt. */
+	for (unsigned int cpu = 1; cpu < nr_cpus_online; cpu++)
+		if (!percpu_table[cpu]->vcpu)
+			percpu_table[cpu]->park = true;
+	printk("keel: boot complete\n");
+	/* Without a host, a partition may have CPU 0 too: this CPU then runs its vCPU. */
+	if (this_cpu()->vcpu)
+		run_vcpu_here(this_cpu()->vcpu);
+	return 0;
 }
 
 void arch_dump_current_vcpu(void)

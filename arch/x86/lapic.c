@@ -6,6 +6,7 @@
  * Keel keeps whichever mode the firmware left on.
  */
 #include <keel/errno.h>
+#include <keel/percpu.h>
 #include <x86/cpu.h>
 #include <x86/io.h>
 
@@ -84,12 +85,22 @@ void lapic_timer_calibrate(void)
 
 void lapic_timer_arm(uint64_t deadline_tsc)
 {
-	uint64_t now = rdtsc(), ticks;
+	struct arch_percpu *ap = &this_cpu()->arch;
+	uint64_t now, ticks;
 
 	if (!deadline_tsc) {
+		/*
+		 * Called before every guest entry: skip the APIC write when the
+		 * timer is stopped already (every other writer leaves it stopped).
+		 */
+		if (ap->lapic_timer_stopped)
+			return;
 		lapic_write(APIC_TIMER_INIT, 0);
+		ap->lapic_timer_stopped = true;
 		return;
 	}
+	ap->lapic_timer_stopped = false;
+	now = rdtsc();
 	/*
 	 * 64-bit arithmetic (the core has no 128-bit division): the wait is
 	 * clamped to 2^32 TSC ticks (about a second), which keeps it times the

@@ -353,8 +353,8 @@ static void svm_decode_exit(struct vcpu *v, struct vm_exit *e)
 	struct vmcb_control *c = &vmcb_of(v)->ctl;
 	uint64_t code = c->exitcode;
 
-	memset(e, 0, sizeof(*e));
-	e->hw_code = code;
+	/* A compound literal, not memset(): the compiler zeroes it with a few stores. */
+	*e = (struct vm_exit){ .hw_code = code };
 	e->qual1 = c->exitinfo1;
 	e->qual2 = c->exitinfo2;
 	if (has_nrips && c->next_rip > vmcb_of(v)->save.rip)

@@ -121,6 +121,9 @@ static bool bit_test(const uint32_t *map, uint8_t v)
 /* Highest set bit, or -1. */
 static int bit_highest(const uint32_t *map)
 {
+	/* Usually empty (checked before every guest entry): one test for all eight words. */
+	if (!(map[0] | map[1] | map[2] | map[3] | map[4] | map[5] | map[6] | map[7]))
+		return -1;
 	for (int i = 7; i >= 0; i--)
 		if (map[i])
 			return i * 32 + 31 - __builtin_clz(map[i]);

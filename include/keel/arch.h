@@ -35,6 +35,15 @@ int arch_host_launch(struct partition *p, uint64_t entry, uint64_t boot_params, 
 		     uint64_t gdt, uint16_t gdt_limit);
 
 /*
+ * Without a host partition (no [host] in keel.cfg): launch the guest
+ * partitions on their CPUs, park the CPUs no partition uses and print that
+ * the boot is complete. If a partition has CPU 0, this CPU runs its vCPU and
+ * the call does not return; otherwise it returns 0 (the caller, CPU 0, then
+ * idles), or -errno when no virtualization backend exists.
+ */
+int arch_guests_launch(void);
+
+/*
  * Put a guest partition's vCPUs and devices back to power-on state, vCPU 0
  * at p->entry, the others waiting for STARTUP (called by vCPU 0's CPU while
  * the others wait in partition_reset_rendezvous()).

@@ -19,7 +19,7 @@
 #define CONFIG_PARTITION_CPUS 64
 #define CONFIG_MEMORY_MIN MiB		   /* a partition's memory: at least 1 MiB, */
 #define CONFIG_MEMORY_MAX (1024 * GiB)	   /* at most 1 TiB, a multiple of 4 KiB */
-#define CONFIG_HOST_MIN_RAM (256 * MiB)	   /* what partitions must leave to the host */
+#define CONFIG_HOST_MIN_RAM (256 * MiB)	   /* what partitions must leave to a host */
 #define CONFIG_DEFAULT_LOAD_ADDRESS 0x7c00 /* where a raw image goes by default */
 #define CONFIG_LOAD_ADDRESS_LIMIT 0x100000 /* raw images start below 1 MiB */
 #define CONFIG_MODULES_MAX 8		   /* multiboot modules of one partition */
@@ -38,6 +38,11 @@ struct config_console {
 };
 
 struct config_host {
+	/*
+	 * false when keel.cfg has no [host] section, allowed only with at least
+	 * one partition: CPU 0 then stays idle in Keel and only guests run.
+	 */
+	bool present;
 	struct config_file kernel; /* required */
 	struct config_file initrd; /* optional */
 	char cmdline[CONFIG_CMDLINE_MAX];
@@ -121,7 +126,8 @@ int config_parse(const char *text, size_t len, struct keel_config *cfg, struct c
  * the partitions together. Fails, with the line of the partition's cpus or
  * memory key, when a CPU list names a CPU the machine lacks, when the
  * partitions ask for more CPUs than there are besides CPU 0, or for more
- * memory than free_ram_bytes less CONFIG_HOST_MIN_RAM. Returns 0 or -EINVAL.
+ * memory than free_ram_bytes less CONFIG_HOST_MIN_RAM (less nothing when
+ * there is no [host]). Returns 0 or -EINVAL.
  */
 int config_check_machine(const struct keel_config *cfg, uint32_t nr_cpus_online,
 			 uint64_t free_ram_bytes, struct config_error *err);

@@ -23,6 +23,8 @@ struct percpu {
 	volatile bool online;
 	/* The vCPU this CPU runs (set by the boot CPU before it releases this one). */
 	struct vcpu *volatile vcpu;
+	/* Set by the boot CPU when this CPU has nothing to run (no host): it halts. */
+	volatile bool park;
 	struct arch_percpu arch;
 };
 

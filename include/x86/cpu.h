@@ -38,6 +38,8 @@ struct arch_percpu {
 	struct tss64 tss;
 	/* Inline, so the boot CPU has them before Keel can allocate anything. */
 	uint8_t ist_stacks[3][IST_STACK_SIZE] __aligned(16);
+	/* This CPU's APIC timer is known to be stopped (lapic_timer_arm()). */
+	bool lapic_timer_stopped;
 };
 
 struct percpu;

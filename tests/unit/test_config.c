@@ -1120,8 +1120,10 @@ TEST(missing_partition_keys)
 	/* A partition's error comes before the host's missing kernel. */
 	CHECK_ERROR("[partition a]\ncpus = 1\n", 1,
 		    "[partition a] has no 'memory = ...' (expected a size such as 256M)");
-	CHECK_ERROR(PART("a"), 0,
-		    "no [host] section: the host partition needs at least 'kernel = ...'");
+	/* Partitions alone are a valid config: no host, CPU 0 idles. */
+	CHECK_OK(PART("a"));
+	CHECK_EQ(cfg.host.present, false);
+	CHECK_EQ(cfg.nr_partitions, 1);
 	/* An error inside the section wins over what the section lacks. */
 	CHECK_ERROR(
 		HOST "[partition a]\nfoo = 1\n", 4,
@@ -1365,6 +1367,7 @@ TEST(check_machine_memory)
 
 	/* No partitions: any machine will do. */
 	CHECK_OK(HOST);
+	CHECK_EQ(cfg.host.present, true);
 	CHECK_EQ(config_check_machine(&cfg, 1, 0, &err), 0);
 }
 
@@ -1460,6 +1463,34 @@ TEST(ci_keys)
 		    "unknown key 'ci' in [partition t] ('ci' belongs in [keel])");
 }
 
+TEST(check_machine_without_host)
+{
+	uint64_t masks[CONFIG_MAX_PARTITIONS];
+
+	/* No [host]: the partitions may take all the free RAM, but still not CPU 0. */
+	CHECK_OK("[partition a]\nkind = raw\nimage = a.bin\ncpus = 1\nmemory = 16M\n");
+	CHECK_EQ(cfg.host.present, false);
+	CHECK_EQ(config_check_machine(&cfg, 2, 16 * MiB, &err), 0);
+	CHECK_EQ(config_check_machine(&cfg, 2, 16 * MiB - 4096, &err), -EINVAL);
+	CHECK_EQ(err.line, 5);
+	CHECK_STR(err.msg, "[partition a] memory: partitions ask for 16M in all, but this "
+			   "machine has only 15M of free RAM");
+	/* A count may take CPU 0 then: highest CPUs first, CPU 0 last. */
+	CHECK_EQ(config_assign_cpus(&cfg, 2, masks, &err), 0);
+	CHECK_EQ(masks[0], 0x2);
+	CHECK_EQ(config_assign_cpus(&cfg, 1, masks, &err), 0);
+	CHECK_EQ(masks[0], 0x1);
+	CHECK_EQ(config_check_machine(&cfg, 1, 1 * GiB, &err), 0);
+	CHECK_OK("[partition a]\nkind = raw\nimage = a.bin\ncpus = 2\nmemory = 16M\n");
+	CHECK_EQ(config_check_machine(&cfg, 1, 1 * GiB, &err), -EINVAL);
+	CHECK_STR(err.msg, "[partition a] cpus: not enough CPUs (partitions ask for 2 in all; "
+			   "this machine has 1 CPU: 0)");
+	/* A list still may not name CPU 0. */
+	CHECK_ERROR("[partition a]\nkind = raw\nimage = a.bin\ncpus = 0-1\nmemory = 16M\n", 4,
+		    "CPU 0 cannot be given to a partition "
+		    "(it is Keel's boot CPU and runs the host; use CPUs 1 and up)");
+}
+
 TEST_MAIN(TEST_CASE(full_config), TEST_CASE(defaults), TEST_CASE(sections_in_any_order),
 	  TEST_CASE(reparse_starts_from_defaults), TEST_CASE(error_cleared_on_success),
 	  TEST_CASE(console_values), TEST_CASE(console_errors), TEST_CASE(baud_values),
@@ -1479,4 +1510,5 @@ TEST_MAIN(TEST_CASE(full_config), TEST_CASE(defaults), TEST_CASE(sections_in_any
 	  TEST_CASE(partition_keys), TEST_CASE(partition_length_limits),
 	  TEST_CASE(long_messages_fit), TEST_CASE(assign_cpus), TEST_CASE(assign_cpus_hand_built),
 	  TEST_CASE(check_machine), TEST_CASE(check_machine_memory),
-	  TEST_CASE(multiboot_partitions), TEST_CASE(debug_exit_ports), TEST_CASE(ci_keys))
+	  TEST_CASE(multiboot_partitions), TEST_CASE(debug_exit_ports), TEST_CASE(ci_keys),
+	  TEST_CASE(check_machine_without_host))

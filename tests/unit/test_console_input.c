@@ -12,7 +12,9 @@
 #include <keel/partition.h>
 
 /* Fakes of what console_input.c uses. */
-struct partition host_partition = { .name = "host", .id = 0, .kind = PARTITION_HOST };
+struct partition host_partition = {
+	.name = "host", .id = 0, .kind = PARTITION_HOST, .nr_vcpus = 1
+};
 struct partition g1 = {
 	.name = "g1", .id = 1, .kind = PARTITION_LINUX, .console = CONFIG_CONSOLE_SERIAL
 };
