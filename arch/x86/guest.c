@@ -47,6 +47,8 @@ struct guest_vcpu_devices {
 	struct kvm_pv_vcpu kvm;
 	/* A KVM_HC_KICK_CPU that arrived before the vCPU halted (fact sheet 3.4). */
 	volatile bool pv_kicked;
+	/* A 10 s halt with IF = 0 was reported (once per vCPU: a finished payload halts so). */
+	bool halt_reported;
 };
 
 struct guest_platform {
@@ -507,7 +509,7 @@ enum exit_action guest_handle_hlt(struct vcpu *v, struct vm_exit *e)
 		/*
 		 * Nothing wakes it but a PV kick (Linux's kvm_wait() halts so,
 		 * waiting for a spinlock's holder), an NMI or INIT. A wait of
-		 * more than 10 s is reported, with where every vCPU is, and
+		 * more than 10 s is reported (once), with where every vCPU is, and
 		 * ends: a lost kick must not hang the guest.
 		 */
 		uint64_t start = rdtsc(), limit = 10000000ull * tsc_per_us;
@@ -516,7 +518,9 @@ enum exit_action guest_handle_hlt(struct vcpu *v, struct vm_exit *e)
 		       !v->part->reset_pending && !devices_of(v)->pv_kicked) {
 			if (rdtsc() - start > limit) {
 				/* pv_wait() may return spuriously: the guest checks again. */
-				report_stuck_halt(v);
+				if (!devices_of(v)->halt_reported)
+					report_stuck_halt(v);
+				devices_of(v)->halt_reported = true;
 				break;
 			}
 			lapic_timer_arm(rdtsc() + 1000000ull * tsc_per_us);
@@ -814,6 +818,7 @@ static void platform_power_on(struct partition *p)
 		vlapic_init(v->lapic, &env, v->apic_id, i == 0);
 		kvm_pv_vcpu_init(&gp->vcpu[i].kvm);
 		gp->vcpu[i].pv_kicked = false;
+		gp->vcpu[i].halt_reported = false;
 	}
 }
 

@@ -237,3 +237,23 @@ def partition_reboot_and_poweroff_touch_only_that_guest(work):
     assert not r.has(r"keel: partition (rb|off) stopped"), "a guest was stopped as faulty"
     assert r.has(host_up(2).pattern), "the host did not keep running"
     assert not r.exited, "the machine was reset or powered off"
+
+
+@case
+def partition_ipi_storm_reaches_nobody_else(work):
+    """A partition sends NMI, INIT, STARTUP and fixed IPIs to every APIC ID by every means
+    (xAPIC physical, logical, broadcast, shorthand; x2APIC; PV SEND_IPI) while the host boots:
+    the host must not notice, and the partition itself carries on."""
+    done = re.compile(r"^\[t1\] guest-test: done", re.M)
+    r = run(work, HOST + raw_partition("t1", "ipi_isolation"), images("ipi_isolation"),
+            both(done, host_up(3)))
+    check_keel_fine(r)
+    m = r.find(r"^\[t1\] guest-test: done (\d+) passed, (\d+) failed")
+    assert m, "the payload did not finish"
+    fails = re.findall(r"^\[t1\] guest-test: FAIL .*", r.log, re.M)
+    assert int(m.group(2)) == 0, "IPI checks failed:\n" + "\n".join(fails)
+    assert r.has(r"^\[t1\] guest-test: PASS ipi_x2apic_storm_survived"), "no x2APIC storm"
+    assert r.has(host_up(3).pattern), "the host did not reach userspace on its 3 CPUs"
+    assert not r.has(r"^\[host\] .*(NMI received|NMI:|Kernel panic|Oops|BUG:|WARNING: CPU)"), \
+        "the host saw something of the storm"
+    assert not r.has(r"keel: partition t1 stopped"), "the partition was stopped"
