@@ -123,6 +123,9 @@ uint8_t console_input_host_lsr(void)
 {
 	uint8_t lsr;
 
+	/* No console (none, or no UART): an idle transmitter, nothing received. */
+	if (!uart_port)
+		return UART_LSR_THRE | UART_LSR_TEMT;
 	spin_lock(&input_lock);
 	drain();
 	lsr = uart_lsr() & (uint8_t)~UART_LSR_DR;
@@ -136,6 +139,8 @@ uint8_t console_input_host_rbr(void)
 {
 	uint8_t c = 0; /* an empty receiver's buffer */
 
+	if (!uart_port)
+		return c;
 	spin_lock(&input_lock);
 	drain();
 	if (host_rx_count) {

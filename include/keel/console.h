@@ -26,6 +26,8 @@ void uart_putc(char c);
 uint8_t uart_lsr(void);
 int uart_getc(void);
 #define UART_LSR_DR 0x01
+#define UART_LSR_THRE 0x20
+#define UART_LSR_TEMT 0x40
 extern uint16_t uart_port;
 
 /*

@@ -163,8 +163,17 @@ TEST(host_queue_keeps_the_oldest_bytes)
 	CHECK_EQ(out[0], 'a');
 }
 
+TEST(no_console_looks_idle)
+{
+	uart_port = 0;
+	type("x");
+	CHECK_EQ(console_input_host_lsr(), UART_LSR_THRE | UART_LSR_TEMT);
+	CHECK_EQ(console_input_host_rbr(), 0);
+	uart_port = 0x3f8;
+}
+
 TEST_MAIN(TEST_CASE(host_has_focus_at_boot), TEST_CASE(held_ctrl_a_are_released_by_the_next_byte),
 	  TEST_CASE(three_ctrl_a_switch_to_next_serial_guest),
 	  TEST_CASE(guest_focus_hides_input_from_host),
 	  TEST_CASE(switch_skips_debug_console_and_wraps),
-	  TEST_CASE(host_queue_keeps_the_oldest_bytes))
+	  TEST_CASE(host_queue_keeps_the_oldest_bytes), TEST_CASE(no_console_looks_idle))
