@@ -38,7 +38,8 @@ static bool takes_input(const struct partition *p)
 
 struct partition *console_input_focus(void)
 {
-	if (focus)
+	/* A guest that stopped (faulted, powered off, exited) gives the focus back. */
+	if (focus && !focus->stopped)
 		return focus;
 	if (host_partition.nr_vcpus)
 		return &host_partition;
@@ -77,8 +78,10 @@ static void switch_focus(void)
 
 static void deliver(uint8_t c)
 {
-	if (focus) {
-		arch_partition_console_rx(focus, c);
+	struct partition *to = console_input_focus();
+
+	if (to != &host_partition) {
+		arch_partition_console_rx(to, c);
 		return;
 	}
 	/* Typed faster than the host reads: the oldest byte is kept, as a UART's overrun. */

@@ -163,6 +163,21 @@ TEST(host_queue_keeps_the_oldest_bytes)
 	CHECK_EQ(out[0], 'a');
 }
 
+TEST(stopped_guest_gives_the_focus_back)
+{
+	char out[8];
+
+	type("\x01\x01\x01");
+	host_reads(out);
+	CHECK(console_input_focus() == &g3);
+	g3.stopped = true; /* it faulted: what is typed goes to the host again */
+	CHECK(console_input_focus() == &host_partition);
+	type("k");
+	CHECK_EQ(host_reads(out), 1);
+	CHECK_EQ(out[0], 'k');
+	g3.stopped = false;
+}
+
 TEST(no_console_looks_idle)
 {
 	uart_port = 0;
@@ -176,4 +191,5 @@ TEST_MAIN(TEST_CASE(host_has_focus_at_boot), TEST_CASE(held_ctrl_a_are_released_
 	  TEST_CASE(three_ctrl_a_switch_to_next_serial_guest),
 	  TEST_CASE(guest_focus_hides_input_from_host),
 	  TEST_CASE(switch_skips_debug_console_and_wraps),
-	  TEST_CASE(host_queue_keeps_the_oldest_bytes), TEST_CASE(no_console_looks_idle))
+	  TEST_CASE(host_queue_keeps_the_oldest_bytes),
+	  TEST_CASE(stopped_guest_gives_the_focus_back), TEST_CASE(no_console_looks_idle))
