@@ -9,12 +9,10 @@
 #include <keel/errno.h>
 #include <keel/mm.h>
 #include <keel/string.h>
+#include <x86/cr.h>
 #include <x86/s2pt.h>
 #include <x86/vcpu.h>
 
-#define CR0_PG (1ull << 31)
-#define CR4_PAE (1ull << 5)
-#define EFER_LMA (1ull << 10)
 #define PTE_P (1ull << 0)
 #define PTE_PS (1ull << 7)
 #define PTE_ADDR 0x000ffffffffff000ull

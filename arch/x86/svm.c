@@ -10,6 +10,7 @@
 #include <keel/mm.h>
 #include <keel/percpu.h>
 #include <keel/string.h>
+#include <x86/cr.h>
 #include <x86/cpu.h>
 #include <x86/host_kvm.h>
 #include <x86/io.h>
@@ -30,17 +31,6 @@
 #define SEG_DATA16 0x0093
 #define SEG_LDT 0x0082
 #define SEG_TSS_BUSY 0x008b
-
-#define CR0_PE (1ull << 0)
-#define CR0_MP (1ull << 1)
-#define CR0_ET (1ull << 4)
-#define CR0_NE (1ull << 5)
-#define CR0_WP (1ull << 16)
-#define CR0_NW (1ull << 29)
-#define CR0_CD (1ull << 30)
-#define CR0_PG (1ull << 31)
-#define CR4_PAE (1ull << 5)
-#define EFER_LMA (1ull << 10)
 
 extern void svm_enter_guest(struct guest_regs *regs, uint64_t vmcb_pa, uint64_t host_vmsave_pa);
 

@@ -23,6 +23,7 @@
 #include <keel/percpu.h>
 #include <keel/spinlock.h>
 #include <keel/string.h>
+#include <x86/cr.h>
 #include <x86/cpu.h>
 #include <x86/host_kvm.h>
 #include <x86/io.h>
@@ -38,18 +39,6 @@
 #define CPUIDD1_EAX_XSAVES (1u << 3)
 #define CPUID81_EDX_RDTSCP (1u << 27)
 
-#define CR0_PE (1ull << 0)
-#define CR0_MP (1ull << 1)
-#define CR0_ET (1ull << 4)
-#define CR0_NE (1ull << 5)
-#define CR0_WP (1ull << 16)
-#define CR0_NW (1ull << 29)
-#define CR0_CD (1ull << 30)
-#define CR0_PG (1ull << 31)
-#define CR4_PAE (1ull << 5)
-#define CR4_VMXE (1ull << 13)
-#define CR4_OSXSAVE (1ull << 18)
-#define EFER_LMA (1ull << 10)
 #define RFLAGS_IF (1ull << 9)
 
 #define X86_GP 13

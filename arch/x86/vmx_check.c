@@ -12,17 +12,9 @@
  */
 #include <keel/errno.h>
 #include <keel/string.h>
+#include <x86/cr.h>
 #include <x86/vmx_check.h>
 
-#define CR0_PE (1ull << 0)
-#define CR0_NW (1ull << 29)
-#define CR0_CD (1ull << 30)
-#define CR0_PG (1ull << 31)
-#define CR4_PAE (1ull << 5)
-#define CR4_PCIDE (1ull << 17)
-#define EFER_LME (1ull << 8)
-#define EFER_LMA (1ull << 10)
-#define EFER_NXE (1ull << 11)
 #define EFER_RESERVED (~(1ull | EFER_LME | EFER_LMA | EFER_NXE)) /* SCE LME LMA NXE on Intel */
 #define RFLAGS_IF (1ull << 9)
 #define RFLAGS_VM (1ull << 17)

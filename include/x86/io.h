@@ -3,6 +3,7 @@
 #ifndef X86_IO_H
 #define X86_IO_H
 
+#include <x86/cr.h>
 #include <keel/types.h>
 
 static inline void outb(uint16_t port, uint8_t v)
@@ -103,8 +104,5 @@ static inline uint32_t mmio_read32(uint64_t addr)
 #define MSR_FS_BASE 0xc0000100
 #define MSR_GS_BASE 0xc0000101
 #define MSR_VM_CR 0xc0010114
-
-#define EFER_LME (1u << 8)
-#define EFER_NXE (1u << 11)
 
 #endif
