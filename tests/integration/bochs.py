@@ -17,11 +17,10 @@ Settings that work with Debian's bochs 2.7 (see /work/shared/docs/test-platforms
   MADT for 'count' CPUs); boot from a GRUB BIOS ISO on the first ATA channel.
 """
 import os
-import re
 import subprocess
 import time
 
-from keeltest import BootResult, TERMINAL, read_log
+from keeltest import TERMINAL, read_log, wait_for
 
 BIOS = "/usr/share/bochs/BIOS-bochs-latest"
 VGABIOS = "/usr/share/bochs/VGABIOS-lgpl-latest"
@@ -82,28 +81,10 @@ def boot(workdir, iso, cpus=2, megs=1024, timeout=600, settle=1.0, until=TERMINA
     # Its own session: the debugger must not read the test runner's terminal.
     proc = subprocess.Popen(cmd, cwd=workdir, stdin=subprocess.DEVNULL, stdout=out,
                             stderr=subprocess.STDOUT, start_new_session=True)
-    timed_out = False
-    seen_end = None
-    while True:
-        rc = proc.poll()
-        text = read_log(log)
-        if rc is not None:
-            break
-        done = until(text) if callable(until) else until.search(text)
-        if seen_end is None and done:
-            seen_end = time.time()
-        if seen_end is not None and time.time() - seen_end >= settle:
-            break
-        if time.time() - start > timeout:
-            timed_out = True
-            break
-        time.sleep(0.5)
-    exited = proc.poll() is not None
-    if not exited:
-        proc.kill()
-    proc.wait()
-    out.close()
-    return BootResult(read_log(log), exited, proc.returncode, time.time() - start, timed_out)
+    try:
+        return wait_for(proc, log, start, until, settle, timeout, 0.5)
+    finally:
+        out.close()
 
 
 def bochs_output(workdir):

@@ -175,6 +175,19 @@ def boot(workdir, timeout=180, settle=1.0, until=TERMINAL, typed=None, **kw):
     start = time.time()
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL,
                             stderr=open(os.path.join(workdir, "qemu.err"), "w"))
+    try:
+        return wait_for(proc, log, start, until, settle, timeout, 0.2,
+                        on_text=typist.poll if typist else None)
+    finally:
+        if typist:
+            typist.close()
+
+
+def wait_for(proc, log, start, until, settle, timeout, interval, on_text=None):
+    """Watch an emulator (proc) writing the serial log until until says so (a compiled regex
+    or a function of the log text) and settle seconds have passed, the emulator exits, or
+    timeout (from start) passes; kill it if still running and return a BootResult.
+    on_text(text) sees the log at every look."""
     timed_out = False
     seen_end = None
     while True:
@@ -182,8 +195,8 @@ def boot(workdir, timeout=180, settle=1.0, until=TERMINAL, typed=None, **kw):
         text = read_log(log)
         if rc is not None:
             break
-        if typist:
-            typist.poll(text)
+        if on_text:
+            on_text(text)
         done = until(text) if callable(until) else until.search(text)
         if seen_end is None and done:
             seen_end = time.time()
@@ -192,13 +205,11 @@ def boot(workdir, timeout=180, settle=1.0, until=TERMINAL, typed=None, **kw):
         if time.time() - start > timeout:
             timed_out = True
             break
-        time.sleep(0.2)
+        time.sleep(interval)
     exited = proc.poll() is not None
     if not exited:
         proc.kill()
     proc.wait()
-    if typist:
-        typist.close()
     return BootResult(read_log(log), exited, proc.returncode, time.time() - start, timed_out)
 
 
