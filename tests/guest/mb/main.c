@@ -51,6 +51,12 @@ void ap_main(uint32_t n);
 
 static volatile uint32_t print_lock;
 static volatile uint32_t ap_apic_id[MAX_APS];
+/*
+ * APs that have printed their line. ap_count (entry.asm) counts arrivals;
+ * the BSP waits for this one, so it never ends the partition while an AP's
+ * line is still unprinted (a slow AP vCPU would lose it).
+ */
+static volatile uint32_t ap_reported;
 static unsigned int passed, failed;
 
 static inline void outb(uint16_t port, uint8_t v)
@@ -271,6 +277,7 @@ void ap_main(uint32_t n)
 	if (n < MAX_APS)
 		ap_apic_id[n] = id + 1;
 	print("mbtest: AP %u up (apic id %u, cr0 0x%x)\n", n + 1, id, read_cr0());
+	__atomic_add_fetch(&ap_reported, 1, __ATOMIC_RELEASE);
 }
 
 static void send_ipi(uint32_t apic_id, uint32_t icr)
@@ -284,11 +291,11 @@ static void send_ipi(uint32_t apic_id, uint32_t icr)
 static bool wait_aps(uint32_t want, uint32_t spins)
 {
 	for (uint32_t i = 0; i < spins; i++) {
-		if (__atomic_load_n(&ap_count, __ATOMIC_ACQUIRE) >= want)
+		if (__atomic_load_n(&ap_reported, __ATOMIC_ACQUIRE) >= want)
 			return true;
 		__asm__ volatile("pause");
 	}
-	return __atomic_load_n(&ap_count, __ATOMIC_ACQUIRE) >= want;
+	return __atomic_load_n(&ap_reported, __ATOMIC_ACQUIRE) >= want;
 }
 
 /* INIT, then STARTUP with vector 0 (the trampoline at 0000:0000), to each AP in turn. */
@@ -310,7 +317,7 @@ static void start_aps(uint32_t nr_cpus, uint32_t bsp_id)
 		send_ipi(id, ICR_STARTUP | 0);
 		if (!wait_aps(want, 20000000)) {
 			send_ipi(id, ICR_STARTUP | 0); /* a second STARTUP, as the MP spec says */
-			wait_aps(want, 50000000);
+			wait_aps(want, 500000000);
 		}
 	}
 	check(ap_count == want, "aps_started", "%u of %u APs reported in", ap_count, want);
