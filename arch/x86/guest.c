@@ -679,9 +679,11 @@ static void deliver_to(struct vcpu *t, uint8_t mode, uint8_t vector, bool level)
 		}
 		break;
 	case VLAPIC_DM_STARTUP:
-		if (t->state == VCPU_WAIT_SIPI && !t->init_pending) {
+		/* After INIT only; an INIT not applied yet counts (Linux sends STARTUP at once). */
+		if (t->state == VCPU_WAIT_SIPI || t->init_pending) {
 			t->sipi_vector = vector;
-			__atomic_store_n(&t->sipi_pending, true, __ATOMIC_RELEASE);
+			__atomic_store_n(&t->sipi_pending, true, __ATOMIC_SEQ_CST);
+			vcpu_wake(t);
 		}
 		break;
 	default:
@@ -863,19 +865,14 @@ void arch_partition_reset(struct partition *p)
 	vcpus_power_on(p);
 }
 
-/* Apply an INIT another vCPU sent: back to the state after reset, waiting for STARTUP. */
-static void apply_init(struct vcpu *v)
+void guest_vcpu_init(struct vcpu *v)
 {
 	struct guest_platform *gp = platform_of(v->part);
 
 	spin_lock(&gp->lock);
-	v->init_pending = false;
 	vlapic_reset(v->lapic);
 	kvm_pv_vcpu_reset(&devices_of(v)->kvm);
 	spin_unlock(&gp->lock);
-	if (v->state == VCPU_RUNNING)
-		__atomic_fetch_sub(&v->part->nr_running, 1, __ATOMIC_RELAXED);
-	v->state = VCPU_WAIT_SIPI;
 }
 
 /*
@@ -889,8 +886,6 @@ void guest_prepare_entry(struct vcpu *v)
 	uint64_t deadline;
 	int vec;
 
-	if (v->init_pending)
-		apply_init(v);
 	spin_lock(&gp->lock);
 	vlapic_timer_check(v->lapic);
 	vec = vlapic_highest_deliverable(v->lapic);

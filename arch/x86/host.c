@@ -23,7 +23,6 @@
 #define CPUID81_ECX_SVM (1u << 2)
 #define CPUID1_ECX_VMX (1u << 5)
 #define CPUID81_EDX_GBPAGES (1u << 26)
-#define ICR_NMI 0x00000400	    /* delivery mode NMI (SDM Vol. 3A 12.6.1) */
 #define HOST_MAP_LIMIT (1ull << 40) /* the host sees at most 1 TiB of physical space */
 
 static struct s2pt host_stage2;
@@ -292,7 +291,11 @@ void arch_partition_kick(struct partition *p)
 	for (uint32_t i = 0; i < p->nr_vcpus; i++) {
 		struct vcpu *v = p->vcpus[i];
 
-		if (v && v->cpu != this_cpu() && v->state != VCPU_STOPPED)
-			lapic_send_ipi(v->cpu->apic_id, ICR_NMI);
+		if (!v || v->cpu == this_cpu() || v->state == VCPU_STOPPED)
+			continue;
+		if (v->parked)
+			vcpu_wake(v); /* asleep in the wait-for-SIPI state, where NMIs wait */
+		else
+			lapic_send_ipi(v->cpu->apic_id, ICR_DM_NMI);
 	}
 }

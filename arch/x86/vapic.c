@@ -12,9 +12,11 @@
  * With the APIC in x2APIC mode (left on by firmware), the same is done
  * for writes to the ICR MSR, intercepted through the MSR map instead.
  *
- * Limitation: an INIT/STARTUP sent after that (CPU hot-plug in the host)
- * is not virtualized; the physical INIT is intercepted and the vCPU waits
- * for a STARTUP that never comes (docs/architecture.md).
+ * An INIT to a running vCPU (CPU hot-plug: Linux starts an offline CPU
+ * again) is applied at its next exit, which an NMI forces; the STARTUP
+ * after it starts the vCPU again. Once the APIC is passed through (no guest
+ * partitions), those IPIs are physical: the INIT exits, the vCPU waits in
+ * the wait-for-SIPI state (VMX) and the STARTUP wakes it (vcpu_exit.c).
  */
 #include <keel/console.h>
 #include <keel/errno.h>
@@ -135,14 +137,18 @@ static bool host_icr_virtualize(struct vcpu *v, uint32_t lo, uint32_t dest)
 		if (!icr_targets(v, t, lo, dest))
 			continue;
 		if (mode == ICR_MODE_INIT) {
-			if (t->state == VCPU_RUNNING && t != v)
-				printk("keel: partition %s: INIT to running vcpu %u ignored\n",
-				       p->name, t->id);
+			/* CPU hot-plug: the vCPU goes back to the state after INIT at its next exit. */
+			if (t->state == VCPU_RUNNING && t != v) {
+				__atomic_store_n(&t->init_pending, true, __ATOMIC_SEQ_CST);
+				lapic_send_ipi(t->cpu->apic_id, ICR_DM_NMI); /* an NMI exit */
+			}
 			continue;
 		}
-		if (t->state == VCPU_WAIT_SIPI) {
+		/* After INIT only; an INIT not applied yet counts (Linux sends STARTUP at once). */
+		if (t->state == VCPU_WAIT_SIPI || t->init_pending) {
 			t->sipi_vector = lo & 0xff;
-			__atomic_store_n(&t->sipi_pending, true, __ATOMIC_RELEASE);
+			__atomic_store_n(&t->sipi_pending, true, __ATOMIC_SEQ_CST);
+			vcpu_wake(t);
 		}
 	}
 	return true;
@@ -208,6 +214,11 @@ enum exit_action vapic_host_mmio(struct vcpu *v, struct vm_exit *e)
 /* Map the APIC page through once every host vCPU runs (called from the exit loop). */
 void vapic_host_passthrough(struct partition *p)
 {
+	static bool done; /* all vCPUs run again after a CPU hot-plug: nothing new */
+
+	if (done)
+		return;
+	done = true;
 	if (vapic_host_isolated) {
 		printk("keel: partition %s: all %u vcpus started; its local APIC stays emulated so "
 		       "its IPIs cannot reach guest partitions\n",

@@ -243,10 +243,22 @@ static enum exit_action handle_shutdown(struct vcpu *v, struct vm_exit *e)
 	return EXIT_STOP_VCPU;
 }
 
+/*
+ * A physical INIT reached v's CPU: the host's own, once its APIC is passed
+ * through (CPU hot-plug). It does not reset a CPU in guest mode; v goes back
+ * to the state after INIT here and waits (vcpu_loop()) for the STARTUP,
+ * which on VMX reaches it in the wait-for-SIPI state. Nothing is printed:
+ * the STARTUP follows within microseconds.
+ */
 static enum exit_action handle_init(struct vcpu *v, struct vm_exit *e)
 {
-	/* An INIT IPI sent by the partition's own vCPUs: wait for STARTUP. */
-	v->state = VCPU_WAIT_SIPI;
+	__atomic_store_n(&v->init_pending, true, __ATOMIC_RELAXED);
+	return EXIT_RESUME;
+}
+
+/* A STARTUP woke v from the wait-for-SIPI state (vcpu_park() takes it). */
+static enum exit_action handle_sipi(struct vcpu *v, struct vm_exit *e)
+{
 	return EXIT_RESUME;
 }
 
@@ -315,6 +327,7 @@ static const exit_handler_t exit_handlers[EXIT_REASON_MAX] = {
 	[EXIT_NPF] = handle_npf,
 	[EXIT_SHUTDOWN] = handle_shutdown,
 	[EXIT_INIT] = handle_init,
+	[EXIT_SIPI] = handle_sipi,
 	[EXIT_NMI] = handle_nmi,
 	[EXIT_INTR] = handle_intr,
 	[EXIT_IRQ_WINDOW] = handle_irq_window,
@@ -343,6 +356,7 @@ static const char *const exit_names[EXIT_REASON_MAX] = {
 	[EXIT_INVD] = "invd",
 	[EXIT_INVALID_STATE] = "invalid guest state",
 	[EXIT_IRQ_WINDOW] = "interrupt window",
+	[EXIT_SIPI] = "startup ipi",
 };
 
 enum exit_action vcpu_handle_exit(struct vcpu *v, struct vm_exit *e)
@@ -377,6 +391,92 @@ void vcpu_dump(struct vcpu *v)
 	vcpu_ops->dump(v);
 }
 
+/* Apply an INIT: back to the state after INIT, waiting for a STARTUP. */
+static void apply_init(struct vcpu *v)
+{
+	__atomic_store_n(&v->init_pending, false, __ATOMIC_RELAXED);
+	if (v->part->kind != PARTITION_HOST)
+		guest_vcpu_init(v);
+	v->nmi_pending = false; /* an INIT drops a pending NMI (and the kick that brought it) */
+	vcpu_ops->set_real_mode_state(v, 0xf000, 0xfff0);
+	if (v->state == VCPU_RUNNING)
+		__atomic_fetch_sub(&v->part->nr_running, 1, __ATOMIC_ACQ_REL);
+	v->state = VCPU_WAIT_SIPI;
+}
+
+/* Is there anything for a vCPU waiting for STARTUP to look at? */
+static bool wait_sipi_over(struct vcpu *v)
+{
+	return v->sipi_pending || v->part->stopped || v->part->reset_pending || v->init_pending;
+}
+
+/*
+ * Wait for a STARTUP. On VMX the CPU itself sleeps in the wait-for-SIPI
+ * activity state (SDM Vol. 3C 25.4.2): only a STARTUP IPI wakes it (26.2),
+ * so a vCPU parked there costs nothing, and whoever gives it something to
+ * do wakes it with one (vcpu_wake()). Elsewhere it spins here.
+ *
+ * A STARTUP that wakes it is the partition's own when its APIC is passed
+ * through (the host after CPU hot-plug: Keel saw neither IPI) and it does not
+ * carry Keel's wake-up vector; Keel's APIC emulation sets sipi_pending.
+ */
+static enum exit_action vcpu_park(struct vcpu *v)
+{
+	struct vm_exit exit;
+	bool slept;
+
+	/* Seen by vcpu_wake() before or after its caller's store: never lost in between. */
+	__atomic_store_n(&v->parked, true, __ATOMIC_SEQ_CST);
+	if (wait_sipi_over(v) || !vcpu_ops->wait_for_sipi) {
+		__atomic_store_n(&v->parked, false, __ATOMIC_RELEASE);
+		cpu_relax();
+		return EXIT_RESUME;
+	}
+	slept = vcpu_ops->wait_for_sipi(v, &exit);
+	__atomic_store_n(&v->parked, false, __ATOMIC_RELEASE);
+	if (!slept) {
+		cpu_relax();
+		return EXIT_RESUME;
+	}
+	v->slept = true;
+	if (exit.reason == EXIT_SIPI && !v->sipi_pending && exit.vector != KEEL_SIPI_WAKE_VECTOR &&
+	    v->part->kind == PARTITION_HOST && !vapic_host_isolated) {
+		v->sipi_vector = exit.vector;
+		v->sipi_pending = true;
+	}
+	return vcpu_handle_exit(v, &exit);
+}
+
+void vcpu_wake(struct vcpu *t)
+{
+	uint64_t start, sent;
+
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	if (!__atomic_load_n(&t->parked, __ATOMIC_ACQUIRE) || t->cpu == this_cpu())
+		return;
+	/*
+	 * A STARTUP reaching the CPU just before it entered the wait-for-SIPI
+	 * state is dropped (26.2): send again until it is awake.
+	 */
+	start = sent = arch_time_us();
+	lapic_send_ipi(t->cpu->apic_id, ICR_DM_STARTUP | KEEL_SIPI_WAKE_VECTOR);
+	while (__atomic_load_n(&t->parked, __ATOMIC_ACQUIRE)) {
+		uint64_t now = arch_time_us();
+
+		if (now - start > 1000000) {
+			printk("keel: partition %s: vcpu %u did not wake from the wait-for-SIPI "
+			       "state within 1 s of STARTUP IPIs\n",
+			       t->part->name, t->id);
+			return;
+		}
+		if (now - sent >= 50) {
+			lapic_send_ipi(t->cpu->apic_id, ICR_DM_STARTUP | KEEL_SIPI_WAKE_VECTOR);
+			sent = now;
+		}
+		cpu_relax();
+	}
+}
+
 void vcpu_loop(struct vcpu *v)
 {
 	struct vm_exit exit;
@@ -388,14 +488,21 @@ void vcpu_loop(struct vcpu *v)
 			partition_reset_rendezvous(v->part, v->id);
 			continue;
 		}
+		if (v->init_pending)
+			apply_init(v);
 		if (v->state == VCPU_WAIT_SIPI) {
 			if (!v->sipi_pending) {
-				cpu_relax();
+				if (vcpu_park(v) == EXIT_STOP_VCPU)
+					break;
 				continue;
 			}
 			v->sipi_pending = false;
 			vcpu_ops->set_real_mode_state(v, (uint16_t)(v->sipi_vector << 8), 0);
 			v->state = VCPU_RUNNING;
+			printk("keel: partition %s: vcpu %u started at 0x%x by STARTUP%s\n",
+			       v->part->name, v->id, v->sipi_vector << 12,
+			       v->slept ? " (it waited in the wait-for-SIPI state)" : "");
+			v->slept = false;
 			if (__atomic_add_fetch(&v->part->nr_running, 1, __ATOMIC_ACQ_REL) ==
 				    v->part->nr_vcpus &&
 			    v->part->id == 0)

@@ -75,6 +75,8 @@ struct vmx_state {
 	bool state_pending; /* gs holds the guest state: write it before the next entry */
 	bool ctl_dirty;	    /* proc/entry changed */
 	bool flush_pending;
+	bool wait_sipi; /* enter in the wait-for-SIPI state (vmx_wait_for_sipi()) */
+	bool sipi_seen; /* a STARTUP exit happened (after_exit()) */
 	uint32_t proc, entry;
 	uint16_t vpid;
 	uint32_t inject_info, inject_error, inject_len; /* the next entry's event (25.8.3) */
@@ -130,6 +132,8 @@ static const char *vm_insn_error_name(uint64_t n)
 	return "unknown";
 }
 
+static void vmx_set_real_mode_state(struct vcpu *v, uint16_t cs, uint16_t ip);
+
 static int vmx_vcpu_create(struct vcpu *v)
 {
 	struct vmx_state *s;
@@ -154,7 +158,8 @@ static int vmx_vcpu_create(struct vcpu *v)
 	s->entry = vmx_caps.entry;
 	s->vpid = vmx_caps.vpid ? (uint16_t)(v->part->id + 1) : 0; /* 0 is VMX root's own */
 	s->pat = PAT_POWER_ON;
-	s->flush_pending = true;
+	/* The state after reset until told otherwise: an AP may wait in it for STARTUP. */
+	vmx_set_real_mode_state(v, 0xf000, 0xfff0);
 	return 0;
 }
 
@@ -592,7 +597,19 @@ static int prepare_entry(struct vcpu *v, struct vmx_state *s)
 		flush_now(v);
 		s->flush_pending = false;
 	}
-	nmi_injection(v, s);
+	if (s->wait_sipi) {
+		/*
+		 * 27.3.1.5: nothing injected into the wait-for-SIPI state and no
+		 * blocking by STI or MOV SS; an NMI would wait, its window too.
+		 */
+		vw(s, VMCS_GUEST_ACTIVITY, ACTIVITY_WAIT_SIPI);
+		vw(s, VMCS_GUEST_INTERRUPTIBILITY, 0);
+		s->inject_info = 0;
+		set_proc_bit(s, PROC_NMI_WINDOW_EXITING, false);
+		set_proc_bit(s, PROC_INTR_WINDOW_EXITING, false);
+	} else {
+		nmi_injection(v, s);
+	}
 	if (s->ctl_dirty) {
 		vw(s, VMCS_PROC_CONTROLS, s->proc);
 		vw(s, VMCS_ENTRY_CONTROLS, s->entry);
@@ -646,6 +663,18 @@ static void after_exit(struct vcpu *v, struct vmx_state *s)
 	 * the entry control must follow, which exits do themselves where
 	 * IA32_VMX_MISC[5] says so (28.2, A.6), and Keel does here otherwise.
 	 */
+	/*
+	 * Keel never runs a guest in SMM, so blocking by SMI must be 0 at entry
+	 * (27.3.1.5), and exits outside SMM save it as 0 (28.3.4). Bochs 2.7
+	 * keeps SMIs masked in a CPU that left the wait-for-SIPI state by a
+	 * STARTUP exit and saves the bit at its later exits: clear it.
+	 */
+	if (s->sipi_seen) {
+		uint64_t intr = vmcs_read(VMCS_GUEST_INTERRUPTIBILITY);
+
+		if (intr & INTERRUPTIBILITY_SMI)
+			vw(s, VMCS_GUEST_INTERRUPTIBILITY, intr & ~INTERRUPTIBILITY_SMI);
+	}
 	if (vmx_caps.exit_saves_lma)
 		s->entry = (uint32_t)vmcs_read(VMCS_ENTRY_CONTROLS);
 	else
@@ -928,6 +957,12 @@ static bool decode_exit(struct vcpu *v, struct vmx_state *s, struct vm_exit *e)
 	case VMX_EXIT_INIT:
 		e->reason = EXIT_INIT;
 		break;
+	case VMX_EXIT_SIPI:
+		/* A STARTUP in the wait-for-SIPI state, its vector in qualification bits 7:0 (28.2.1). */
+		e->reason = EXIT_SIPI;
+		e->vector = (uint8_t)q;
+		s->sipi_seen = true;
+		break;
 	case VMX_EXIT_INTR_WINDOW:
 		e->reason = EXIT_IRQ_WINDOW;
 		break;
@@ -1054,6 +1089,25 @@ static void vmx_vcpu_run(struct vcpu *v, struct vm_exit *e)
 	}
 }
 
+/*
+ * v waits for a STARTUP (after INIT, or never started): enter it in the
+ * wait-for-SIPI activity state (25.4.2), where the CPU sleeps until a
+ * STARTUP IPI arrives and exits (26.2, exit reason 4). INITs, NMIs, SMIs
+ * and external interrupts wait meanwhile. The guest state is the state
+ * after INIT the vCPU was given (27.3.1 checks it all the same).
+ */
+static bool vmx_wait_for_sipi(struct vcpu *v, struct vm_exit *e)
+{
+	struct vmx_state *s = state_of(v);
+
+	if (!vmx_caps.wait_sipi)
+		return false;
+	s->wait_sipi = true;
+	vmx_vcpu_run(v, e);
+	s->wait_sipi = false;
+	return true;
+}
+
 static void vmx_dump(struct vcpu *v)
 {
 	struct vmx_state *s = state_of(v);
@@ -1103,6 +1157,7 @@ const struct vcpu_ops vmx_vcpu_ops = {
 	.set_linux64_state = vmx_set_linux64_state,
 	.set_real_mode_state = vmx_set_real_mode_state,
 	.set_prot32_state = vmx_set_prot32_state,
+	.wait_for_sipi = vmx_wait_for_sipi,
 	.get_rflags = vmx_get_rflags,
 	.get_pat = vmx_get_pat,
 	.set_pat = vmx_set_pat,

@@ -325,6 +325,10 @@ static int check_rest(const struct vmx_guest_view *g, const struct vmx_check_cap
 	if (g->interruptibility & ~0x1full)
 		FAIL("27.3.1.5: interruptibility state 0x%x: reserved bits set",
 		     g->interruptibility);
+	/* Keel never enters a guest in SMM ("entry to SMM" is 0). */
+	if (g->interruptibility & (1u << 2))
+		FAIL("27.3.1.5: interruptibility state 0x%x: blocking by SMI outside SMM",
+		     g->interruptibility);
 	if ((g->interruptibility & 3) == 3)
 		FAIL("27.3.1.5: interruptibility state 0x%x: blocking by STI and by MOV SS",
 		     g->interruptibility);

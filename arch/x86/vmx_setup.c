@@ -253,6 +253,8 @@ static int setup_caps(void)
 	if (!vmx_caps.vpid)
 		vmx_caps.proc2 &= ~PROC2_ENABLE_VPID;
 	vmx_caps.exit_saves_lma = rdmsr(MSR_IA32_VMX_MISC) & VMX_MISC_EXIT_SAVES_LMA;
+	/* APs waiting for STARTUP sleep in the CPU where it can (arch/x86/vcpu_exit.c). */
+	vmx_caps.wait_sipi = rdmsr(MSR_IA32_VMX_MISC) & VMX_MISC_ACTIVITY_WAIT_SIPI;
 
 	/*
 	 * CR0/CR4 in VMX operation (24.8, A.7, A.8): bits set in FIXED0 must
@@ -265,11 +267,12 @@ static int setup_caps(void)
 	vmx_caps.cr4_must0 = ~rdmsr(MSR_IA32_VMX_CR4_FIXED1) & 0xffffffffull;
 
 	printk("keel: vmx: controls pin 0x%x proc 0x%x proc2 0x%x exit 0x%x entry 0x%x (%s), EPT "
-	       "%s, %s\n",
+	       "%s, %s, %s\n",
 	       vmx_caps.pin, vmx_caps.proc, vmx_caps.proc2, vmx_caps.exit, vmx_caps.entry,
 	       true_ctls ? "TRUE_* capability MSRs" : "default1 classes forced",
 	       vmx_caps.eptp_flags & 7 ? "tables write-back" : "tables uncached",
-	       vmx_caps.vpid ? "VPID" : "no VPID");
+	       vmx_caps.vpid ? "VPID" : "no VPID",
+	       vmx_caps.wait_sipi ? "wait-for-SIPI state" : "no wait-for-SIPI state");
 
 	cpuid(1, &a, &b, &c, &d);
 	if (c & CPUID1_ECX_XSAVE) {

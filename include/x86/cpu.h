@@ -14,6 +14,17 @@
 #define KEEL_VECTOR_TIMER 0xee
 #define KEEL_VECTOR_SPURIOUS 0xff
 
+/*
+ * The vector of the STARTUP IPIs with which Keel wakes a vCPU from the
+ * wait-for-SIPI state (vcpu_wake()): 0xff (start at 0xff000, in the BIOS
+ * area), where no OS starts a CPU, so a wake-up is never mistaken for the
+ * partition's own STARTUP.
+ */
+#define KEEL_SIPI_WAKE_VECTOR 0xff
+/* ICR delivery modes (SDM Vol. 3A 12.6.1). */
+#define ICR_DM_NMI 0x00000400
+#define ICR_DM_STARTUP 0x00000600
+
 /* Interrupt stack table slots (SDM Vol. 3A 7.7): faults that must not use a broken stack. */
 #define IST_DOUBLE_FAULT 1
 #define IST_NMI 2

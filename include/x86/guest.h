@@ -32,5 +32,7 @@ enum exit_action guest_handle_ud(struct vcpu *v, struct vm_exit *e);
 void guest_after_exit(struct vcpu *v);
 /* Before each entry: timers, pending interrupts, injection. */
 void guest_prepare_entry(struct vcpu *v);
+/* INIT for a guest vCPU: its local APIC and paravirtual state back to their reset values. */
+void guest_vcpu_init(struct vcpu *v);
 
 #endif

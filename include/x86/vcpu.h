@@ -36,11 +36,18 @@ struct vcpu {
 	volatile uint32_t state; /* enum vcpu_state; others write it only through INIT/SIPI */
 	volatile uint32_t sipi_vector;
 	volatile bool sipi_pending;
+	/*
+	 * Asleep in the CPU's wait-for-SIPI state (VMX): only a STARTUP IPI
+	 * wakes it, so whoever gives it work calls vcpu_wake() (vcpu_exit.c).
+	 */
+	volatile bool parked;
+	bool slept;	  /* it waited for its last STARTUP in the wait-for-SIPI state */
 	bool nmi_pending; /* a physical NMI arrived while Keel ran: inject it */
 	uint64_t exits;
 	uint32_t stage2_gen_seen;
-	/* Guests: the emulated local APIC, and an INIT to apply at the next exit. */
+	/* Guests: the emulated local APIC. */
 	struct vlapic *lapic;
+	/* An INIT sent through Keel's APIC emulation, applied at the next exit (vcpu_loop()). */
 	volatile bool init_pending;
 	/* Host vCPUs: the logical destination registers it wrote (arch/x86/vapic.c). */
 	uint32_t host_ldr, host_dfr;
@@ -66,6 +73,7 @@ enum exit_reason {
 	EXIT_INVD,
 	EXIT_INVALID_STATE, /* VM entry refused the guest state */
 	EXIT_IRQ_WINDOW,    /* the guest can take an interrupt now */
+	EXIT_SIPI,	    /* a STARTUP IPI woke it from the wait-for-SIPI state (vector) */
 	EXIT_REASON_MAX,
 };
 
@@ -84,7 +92,7 @@ struct vm_exit {
 		uint64_t gpa;
 		bool write, fetch;
 	} npf;
-	uint8_t vector; /* EXIT_EXCEPTION */
+	uint8_t vector; /* EXIT_EXCEPTION; EXIT_SIPI: the STARTUP's vector */
 };
 
 enum exit_action {
@@ -135,6 +143,13 @@ struct vcpu_ops {
 	void (*inject_exception)(struct vcpu *v, uint8_t vector, bool has_error, uint32_t error);
 	/* Flush the vCPU's guest TLB entries (nested tables changed) before the next entry. */
 	void (*flush_tlb)(struct vcpu *v);
+	/*
+	 * Put v, after INIT, to sleep in the CPU's wait-for-SIPI activity state
+	 * (VMX): return at its next exit (a STARTUP IPI's: EXIT_SIPI), with
+	 * *exit described. false where the CPU has no such state: v then waits
+	 * in Keel. NULL: never (SVM).
+	 */
+	bool (*wait_for_sipi)(struct vcpu *v, struct vm_exit *exit);
 	/* Start or stop intercepting guest writes of msr (shared by all vCPUs of the host). */
 	void (*intercept_msr_write)(uint32_t msr, bool intercept);
 	/* Print vendor state (VMCB/VMCS fields) for a report. */
@@ -147,6 +162,11 @@ extern const struct vcpu_ops vmx_vcpu_ops;
 
 /* The exit dispatcher (arch/x86/vcpu_exit.c). */
 enum exit_action vcpu_handle_exit(struct vcpu *v, struct vm_exit *exit);
+/*
+ * Make t look at its state again if it sleeps in the wait-for-SIPI state:
+ * call after setting what it is to see (a STARTUP, a stop, a reset).
+ */
+void vcpu_wake(struct vcpu *t);
 /* An AP's life after bring-up: wait until given a vCPU, then run it (arch/x86/host.c). */
 __noreturn void arch_ap_wait_for_vcpu(void);
 /* Run v on this CPU until its partition stops. */

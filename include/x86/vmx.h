@@ -40,6 +40,8 @@
 
 /* IA32_VMX_MISC bit 5: VM exits store EFER.LMA into "IA-32e mode guest" (Appendix A.6). */
 #define VMX_MISC_EXIT_SAVES_LMA (1ull << 5)
+/* IA32_VMX_MISC bit 8: the wait-for-SIPI activity state can be entered (Appendix A.6). */
+#define VMX_MISC_ACTIVITY_WAIT_SIPI (1ull << 8)
 
 /* IA32_VMX_EPT_VPID_CAP (Appendix A.10). */
 #define EPT_CAP_PWL4 (1ull << 6)
@@ -109,9 +111,11 @@
 /* Guest interruptibility state (25.4.2) and activity state. */
 #define INTERRUPTIBILITY_STI (1u << 0)
 #define INTERRUPTIBILITY_MOV_SS (1u << 1)
+#define INTERRUPTIBILITY_SMI (1u << 2)
 #define INTERRUPTIBILITY_NMI (1u << 3)
 #define ACTIVITY_ACTIVE 0
 #define ACTIVITY_HLT 1
+#define ACTIVITY_WAIT_SIPI 3
 
 /* Segment access rights in the VMCS (25.4.1); bit 16 marks "unusable". */
 #define AR_UNUSABLE (1u << 16)

@@ -194,6 +194,36 @@ def partition_debian_guest_beside_debian_host(work):
         "the host and the guest did not run their work at the same time"
 
 
+HOTPLUG_RESULT = 658996  # tools/mkinitramfs's hotplug() work loop, 2000 iterations
+
+
+@case
+def partition_cpu_hotplug_in_host_and_guest(work):
+    """Linux takes CPU 1 offline and starts it again (INIT, STARTUP, STARTUP), in the host and
+    in a guest at the same time: both go through Keel's APIC emulation (the host's APIC stays
+    emulated beside a guest), the vCPU goes back to the state after INIT and starts again at
+    the STARTUP's vector, and work pinned to CPU 1 runs on it."""
+    host = HOST.replace("no_timer_check", "no_timer_check keel.test=hotplug")
+    cfg = host + linux_partition("guest", cmdline="keel.test=hotplug")
+    done = [re.compile(r"^\[%s\] keel-host: (work result|work on cpu1 failed)" % who, re.M)
+            for who in ("host", "guest")]
+    r = run(work, cfg, images(), both(*done), path="grub")
+    check_keel_fine(r)
+    for who in ("host", "guest"):
+        assert r.has(r"^\[%s\] keel-host: cpu1 offline, online 0$" % who), \
+            "%s: CPU 1 did not go offline" % who
+        assert r.has(r"^\[%s\] keel-host: cpu1 online again, online 0-1$" % who), \
+            "%s: CPU 1 did not come back" % who
+        assert r.has(r"^\[%s\] keel-host: work result %d on cpu 1$" % (who, HOTPLUG_RESULT)), \
+            "%s: no work ran on CPU 1" % who
+        # Started twice: at boot and after the hot-plug INIT.
+        starts = re.findall(r"keel: partition %s: vcpu 1 started at 0x[0-9a-f]+ by STARTUP" % who,
+                            r.log)
+        assert len(starts) == 2, "%s: vcpu 1 started %d times, not 2" % (who, len(starts))
+    assert not r.has(r"^\[guest\] .*(Oops|BUG:|Kernel panic|WARNING: CPU|cut here)"), \
+        "the guest kernel complained"
+
+
 @case
 def partition_console_input_switches_with_ctrl_a(work):
     """What is typed on Keel's console goes to one partition at a time; Ctrl-A three times

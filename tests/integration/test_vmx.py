@@ -6,9 +6,13 @@ Bochs is slow (a Debian kernel takes minutes to reach userspace), so this file
 holds one long boot that checks everything the SVM tests check without a
 guest OS of their own, on VMX, beside the stock Debian host (and one short
 boot: CI mode with multiboot test kernels, which ends before the host is up):
-- the host (2 CPUs, its APs started through Keel in real mode) reaches
-  userspace and runs tests/host/keel-probe: CPUs, the CPUID view (SVM and VMX
-  hidden), MSR refusals, the /dev/mem scan of Keel's memory, ACPI power-off;
+- the host (2 CPUs, its AP started through Keel in real mode, after waiting
+  for its STARTUP in the CPU's wait-for-SIPI state) reaches userspace and runs
+  tests/host/keel-probe: CPUs, the CPUID view (SVM and VMX hidden), MSR
+  refusals, the /dev/mem scan of Keel's memory; then takes CPU 1 offline and
+  starts it again (INIT, STARTUP through Keel's APIC emulation; the vCPU
+  sleeps in the wait-for-SIPI state in between), runs work on it and powers
+  off through ACPI;
 - guest partitions on the other CPUs run the raw payloads of tests/guest:
   kvm_abi (the KVM paravirtual ABI, hypercalls through VMCALL and VMMCALL),
   isolation (a read outside its memory stops it) and triple_fault (stops it);
@@ -47,7 +51,7 @@ def raw_partition(name, payload):
 def vmx_bochs_host_smp2_probe_and_partitions(work):
     payloads = {"t1": "kvm_abi", "t2": "isolation", "t3": "triple_fault"}
     mods = dict(host_images())
-    cfg = HOST
+    cfg = HOST.replace("keel.test=probe", "keel.test=probe keel.hotplug=1")
     for name, payload in payloads.items():
         cfg += raw_partition(name, payload)
         mods[payload + ".bin"] = os.path.join(BUILD, "guest", payload + ".bin")
@@ -92,6 +96,17 @@ def vmx_bochs_host_smp2_probe_and_partitions(work):
     assert r.has(r"^\[host\] probe: msr read vmx_basic refused$"), \
         "the host could read IA32_VMX_BASIC"
 
+    # The host's AP waited for its STARTUPs in the CPU's wait-for-SIPI state, at boot and
+    # after CPU hot-plug; then work ran on it.
+    assert r.has(r"keel: vmx: controls .*, wait-for-SIPI state$"), "no wait-for-SIPI state"
+    assert r.has(r"^\[host\] keel-host: cpu1 offline, online 0$"), "CPU 1 did not go offline"
+    assert r.has(r"^\[host\] keel-host: cpu1 online again, online 0-1$"), \
+        "CPU 1 did not come back" + detail
+    assert r.has(r"^\[host\] keel-host: work result 658996 on cpu 1$"), "no work on CPU 1"
+    starts = re.findall(r"keel: partition host: vcpu 1 started at 0x[0-9a-f]+ by STARTUP "
+                        r"\(it waited in the wait-for-SIPI state\)$", r.log, re.M)
+    assert len(starts) == 2, "vcpu 1 did not start twice from the wait-for-SIPI state"
+
 
 @case
 def vmx_bochs_ci_mode_multiboot(work):
@@ -113,6 +128,8 @@ def vmx_bochs_ci_mode_multiboot(work):
     assert not r.timed_out, "timed out: Keel did not end the run" + detail
     assert not r.has(KEEL_FAILED.pattern), "Keel failed" + detail
     assert r.has(r"^\[mb\] mbtest: AP 1 up \(apic id 1"), "mb's AP did not start on VMX"
+    assert r.has(r"keel: partition mb: vcpu 1 started at 0x0 by STARTUP \(it waited in the "
+                 r"wait-for-SIPI state\)$"), "mb's AP did not wait in the wait-for-SIPI state"
     assert r.has(r"^\[mb\] mbtest: module 1: 'module.txt'"), "mb did not see its module"
     assert r.has(r"^\[mb\] mbtest: fw_cfg: 2 CPUs, 32 MiB of RAM"), "mb: fw_cfg"
     assert r.has(r"^\[mb\] mbtest: done \d+ passed, 0 failed; exiting with 0x10"), "mb failed"

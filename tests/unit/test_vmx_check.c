@@ -226,6 +226,9 @@ TEST(rip_rflags_and_the_rest)
 	g = linux64();
 	g.interruptibility = INTERRUPTIBILITY_STI;
 	expect_fail(&g, "blocking by STI with RFLAGS.IF clear");
+	g = real_mode();
+	g.interruptibility = 1u << 2;
+	expect_fail(&g, "27.3.1.5: interruptibility state 0x4: blocking by SMI outside SMM");
 	g = linux64();
 	g.activity = ACTIVITY_HLT;
 	g.seg[VMX_SS].ar |= 3 << 5;
