@@ -10,6 +10,8 @@
 #include <keel/acpi_build.h>
 #include <keel/arch.h>
 #include <keel/console.h>
+#include <keel/efi_mmap.h>
+#include <keel/errno.h>
 #include <keel/host.h>
 #include <keel/linux.h>
 #include <keel/mm.h>
@@ -56,6 +58,36 @@ static uint32_t build_host_e820(void)
 		host_e820[n].type = type;
 		n++;
 	}
+	return n;
+}
+
+/*
+ * The host's copy of the firmware's EFI memory map, its free ranges cut
+ * down to the host's RAM (hv/efi_mmap.c says why), in memory reserved from
+ * the host's e820. Rebuilds host_e820 (the copy takes memory); returns its
+ * entry count and the copy in *map, *size.
+ */
+static uint32_t host_efi_mmap(const struct boot_info *bi, uint64_t *map, uint32_t *size)
+{
+	size_t nr_desc = bi->efi_mmap_size / bi->efi_mmap_desc_size, out;
+	/* Taking the copy's memory splits one range at most: two entries more. */
+	size_t cap = efi_mmap_clip_cap(nr_desc, build_host_e820() + 2, bi->efi_mmap_desc_size);
+	uint32_t n;
+	uint64_t base;
+	int ret;
+
+	if (memmap_alloc(&keel_memmap, ALIGN_UP(cap, PAGE_SIZE), PAGE_SIZE, 4 * GiB,
+			 MEM_BOOT_MODULE, &base))
+		keel_fatal("no memory below 4 GiB for the host's EFI memory map (%llu bytes)",
+			   (unsigned long long)cap);
+	n = build_host_e820();
+	ret = efi_mmap_clip(phys_to_virt(bi->efi_mmap), bi->efi_mmap_size, bi->efi_mmap_desc_size,
+			    host_e820, n, phys_to_virt(base), cap, &out);
+	if (ret)
+		keel_fatal("cannot build the host's EFI memory map (%d): descriptor size %llu", ret,
+			   (unsigned long long)bi->efi_mmap_desc_size);
+	*map = base;
+	*size = (uint32_t)out;
 	return n;
 }
 
@@ -162,12 +194,12 @@ void host_boot(const struct keel_config *cfg, const struct boot_info *bi, uint64
 	 * Booted from UEFI (keel.efi, or GRUB on UEFI): the host gets the EFI
 	 * system table and the firmware's memory map, so it can use the
 	 * runtime services. Its RAM still comes from the e820 above, which
-	 * leaves out Keel's memory; the EFI map only adds the runtime regions.
+	 * leaves out Keel's memory and the partitions'; the EFI map's free
+	 * ranges are cut down to that RAM.
 	 */
-	if (bi->efi_systab && bi->efi_mmap) {
+	if (bi->efi_systab && bi->efi_mmap && bi->efi_mmap_desc_size) {
+		req.map.nr = host_efi_mmap(bi, &req.efi_mmap, &req.efi_mmap_size);
 		req.efi_systab = bi->efi_systab;
-		req.efi_mmap = bi->efi_mmap;
-		req.efi_mmap_size = (uint32_t)bi->efi_mmap_size;
 		req.efi_desc_size = (uint32_t)bi->efi_mmap_desc_size;
 		req.efi_desc_version = bi->efi_mmap_desc_version;
 	}
