@@ -689,15 +689,9 @@ static void nmi_unblocked_by_iret(struct vmx_state *s, bool yes)
 		   vmcs_read(VMCS_GUEST_INTERRUPTIBILITY) | INTERRUPTIBILITY_NMI);
 }
 
-/*
- * An NMI exit: the NMI was Keel's (a kick) or the guest's; either way it is
- * noted and injected at the next entry, as Keel's NMI handler does when one
- * arrives while Keel runs. NMIs may stay blocked after an NMI exit: an IRET
- * to the next instruction unblocks them, as the end of an NMI handler would.
- */
-static void nmi_exit(struct vcpu *v)
+/* An IRET to the next instruction: unblocks NMIs, as the end of an NMI handler would. */
+static void unblock_nmis(void)
 {
-	v->nmi_pending = true;
 	__asm__ volatile("mov %%rsp, %%rax\n\t"
 			 "pushq %[ss]\n\t"
 			 "pushq %%rax\n\t"
@@ -710,6 +704,17 @@ static void nmi_exit(struct vcpu *v)
 			 :
 			 : [ss] "i"(KEEL_DS), [cs] "i"(KEEL_CS)
 			 : "rax", "memory");
+}
+
+/*
+ * An NMI exit: the NMI was Keel's (a kick) or the guest's; either way it is
+ * noted and injected at the next entry, as Keel's NMI handler does when one
+ * arrives while Keel runs. NMIs may stay blocked after an NMI exit.
+ */
+static void nmi_exit(struct vcpu *v)
+{
+	v->nmi_pending = true;
+	unblock_nmis();
 }
 
 static void skip(struct vcpu *v, struct vm_exit *e)
@@ -962,6 +967,14 @@ static bool decode_exit(struct vcpu *v, struct vmx_state *s, struct vm_exit *e)
 		e->reason = EXIT_SIPI;
 		e->vector = (uint8_t)q;
 		s->sipi_seen = true;
+		/*
+		 * On a CPU only an NMI's exit leaves NMIs blocked; Bochs 2.7 keeps
+		 * the blocking of the wait-for-SIPI state after this exit, and
+		 * Keel's NMI kicks (an INIT for CPU hot-plug) would never reach
+		 * the CPU again. An IRET unblocks them there, elsewhere it is a
+		 * no-op.
+		 */
+		unblock_nmis();
 		break;
 	case VMX_EXIT_INTR_WINDOW:
 		e->reason = EXIT_IRQ_WINDOW;
