@@ -83,16 +83,6 @@ static void *kvm_gpa_to_hva(void *ctx, uint64_t gpa, uint64_t len)
 	return partition_gpa_to_hva(ctx, gpa, len);
 }
 
-static uint64_t kvm_now_tsc(void *ctx)
-{
-	return rdtsc();
-}
-
-static uint64_t kvm_wall_clock_ns(void *ctx)
-{
-	return wallclock_ns(rdtsc());
-}
-
 static struct kvm_pv_env kvm_env(struct partition *p)
 {
 	struct guest_platform *gp = platform_of(p);
@@ -101,9 +91,9 @@ static struct kvm_pv_env kvm_env(struct partition *p)
 		.cfg = &gp->kvm,
 		.ctx = p,
 		.gpa_to_hva = kvm_gpa_to_hva,
-		.now_tsc = kvm_now_tsc,
+		.now_tsc = clock_real_tsc,
 		.tsc_base = gp->tsc_base,
-		.wall_clock_ns = kvm_wall_clock_ns,
+		.wall_clock_ns = clock_wall_ns,
 	};
 }
 
@@ -644,11 +634,6 @@ enum exit_action guest_handle_ud(struct vcpu *v, struct vm_exit *e)
 	return EXIT_RESUME;
 }
 
-static uint64_t guest_now_tsc(void *ctx)
-{
-	return rdtsc(); /* guests run on the real TSC, offset 0 */
-}
-
 /* Make t's CPU look at t: an exit if it runs the guest, a wake-up if it waits. */
 static void kick(struct vcpu *t)
 {
@@ -810,7 +795,7 @@ static void platform_power_on(struct partition *p)
 		struct vcpu *v = p->vcpus[i];
 		struct vlapic_env env = {
 			.ctx = v,
-			.now_tsc = guest_now_tsc,
+			.now_tsc = clock_real_tsc, /* guests run on the real TSC, offset 0 */
 			.tsc_khz = tsc_khz,
 			.send_ipi = route_ipi,
 			.eoi_level = route_eoi,

@@ -17,7 +17,6 @@
 #include <keel/mm.h>
 #include <keel/memmap.h>
 #include <keel/partition.h>
-#include <keel/wallclock.h>
 #include <x86/cpu.h>
 #include <x86/host_kvm.h>
 #include <x86/io.h>
@@ -50,24 +49,14 @@ static void *host_gpa_to_hva(void *ctx, uint64_t gpa, uint64_t len)
 	return phys_to_virt(gpa);
 }
 
-static uint64_t host_now_tsc(void *ctx)
-{
-	return rdtsc();
-}
-
-static uint64_t host_wall_clock_ns(void *ctx)
-{
-	return wallclock_ns(rdtsc());
-}
-
 static struct kvm_pv_env host_env(void)
 {
 	return (struct kvm_pv_env){
 		.cfg = &host_kvm,
 		.gpa_to_hva = host_gpa_to_hva,
-		.now_tsc = host_now_tsc,
+		.now_tsc = clock_real_tsc,
 		.tsc_base = 0, /* kvm-clock counts from the TSC's reset, as the host's TSC does */
-		.wall_clock_ns = host_wall_clock_ns,
+		.wall_clock_ns = clock_wall_ns,
 	};
 }
 

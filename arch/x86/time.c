@@ -7,6 +7,7 @@
 #include <x86/cpu.h>
 #include <x86/io.h>
 #include <keel/arch.h>
+#include <keel/wallclock.h>
 
 #define PIT_HZ 1193182ull
 #define CALIBRATE_MS 10
@@ -50,4 +51,15 @@ void udelay(uint64_t us)
 uint64_t arch_time_us(void)
 {
 	return rdtsc() / tsc_per_us;
+}
+
+/* Clocks in the shape device models take (vlapic, kvm-clock): partitions run on the real TSC. */
+uint64_t clock_real_tsc(void *ctx)
+{
+	return rdtsc();
+}
+
+uint64_t clock_wall_ns(void *ctx)
+{
+	return wallclock_ns(rdtsc());
 }

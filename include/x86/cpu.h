@@ -66,6 +66,9 @@ extern uint64_t tsc_per_us;
 extern uint64_t tsc_khz;
 void tsc_calibrate(void);
 void udelay(uint64_t us);
+/* The TSC (partitions run on it, offset 0) and real time in ns, as device-model callbacks. */
+uint64_t clock_real_tsc(void *ctx);
+uint64_t clock_wall_ns(void *ctx);
 /* Read the machine's RTC once into the wall clock (drivers/rtc_cmos.c). */
 void rtc_read_wallclock(void);
 
