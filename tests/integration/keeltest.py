@@ -96,9 +96,10 @@ def write_grub_iso(iso, workdir, cfg_text, modules=None, keel_cmdline="", extra_
 
 
 def qemu_cmd(log, smp=4, mem="2G", firmware="ovmf", esp=None, iso=None, vars_copy=None,
-             extra=(), serial_socket=None):
+             extra=(), serial_socket=None, monitor_socket=None):
     """serial_socket: a path for a UNIX socket carrying the serial port both ways (typed
-    input); the output goes to log either way."""
+    input); the output goes to log either way. monitor_socket: a UNIX socket for QEMU's
+    human monitor (to read the CPUs' registers when a boot times out)."""
     if serial_socket:
         serial = ["-chardev", "socket,id=com1,path=%s,server=on,wait=off,logfile=%s" %
                   (serial_socket, log), "-serial", "chardev:com1"]
@@ -106,7 +107,8 @@ def qemu_cmd(log, smp=4, mem="2G", firmware="ovmf", esp=None, iso=None, vars_cop
         serial = ["-serial", "file:" + log]
     cmd = ["qemu-system-x86_64", "-accel", "tcg", "-machine", "q35", "-cpu", "EPYC,+svm",
            "-smp", str(smp), "-m", str(mem), "-display", "none", "-no-reboot", "-net", "none",
-           "-monitor", "none"] + serial
+           "-monitor", ("unix:%s,server=on,wait=off" % monitor_socket) if monitor_socket
+           else "none"] + serial
     if firmware == "ovmf":
         shutil.copy(OVMF_VARS, vars_copy)
         cmd += ["-drive", "if=pflash,format=raw,readonly=on,file=" + OVMF_CODE,
@@ -164,9 +166,11 @@ def boot(workdir, timeout=180, settle=1.0, until=TERMINAL, typed=None, **kw):
     if os.path.exists(log):
         os.remove(log)
     typist = None
+    # Not in workdir: a UNIX socket's path must stay short (108 bytes).
+    sockdir = tempfile.mkdtemp(prefix="keel-")
+    kw["monitor_socket"] = os.path.join(sockdir, "monitor")
     if typed:
-        # Not in workdir: a UNIX socket's path must stay short (108 bytes).
-        sock = os.path.join(tempfile.mkdtemp(prefix="keel-"), "com1")
+        sock = os.path.join(sockdir, "com1")
         kw["serial_socket"] = sock
         typist = Typist(sock, typed)
     cmd = qemu_cmd(log, vars_copy=os.path.join(workdir, "vars.fd"), **kw)
@@ -177,17 +181,48 @@ def boot(workdir, timeout=180, settle=1.0, until=TERMINAL, typed=None, **kw):
                             stderr=open(os.path.join(workdir, "qemu.err"), "w"))
     try:
         return wait_for(proc, log, start, until, settle, timeout, 0.2,
-                        on_text=typist.poll if typist else None)
+                        on_text=typist.poll if typist else None,
+                        on_timeout=lambda: dump_cpus(kw["monitor_socket"],
+                                                     os.path.join(workdir, "cpus-at-timeout.txt")))
     finally:
         if typist:
             typist.close()
+        shutil.rmtree(sockdir, ignore_errors=True)
 
 
-def wait_for(proc, log, start, until, settle, timeout, interval, on_text=None):
+def dump_cpus(monitor, out):
+    """Ask QEMU's monitor for every CPU's registers (where a hung boot is stuck) into out."""
+    try:
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.settimeout(5)
+        s.connect(monitor)
+        s.sendall(b"info registers -a\n")
+        data, end = b"", time.time() + 5
+        while time.time() < end:
+            try:
+                chunk = s.recv(65536)
+            except socket.timeout:
+                break
+            if not chunk:
+                break
+            data += chunk
+            if data.count(b"RIP=") >= 1 and data.rstrip().endswith(b"(qemu)") and \
+                    data.count(b"(qemu)") >= 2:
+                break
+        s.close()
+        with open(out, "wb") as f:
+            f.write(data)
+    except OSError as e:
+        with open(out, "w") as f:
+            f.write("could not read the CPUs from QEMU's monitor: %s\n" % e)
+
+
+def wait_for(proc, log, start, until, settle, timeout, interval, on_text=None,
+             on_timeout=None):
     """Watch an emulator (proc) writing the serial log until until says so (a compiled regex
     or a function of the log text) and settle seconds have passed, the emulator exits, or
     timeout (from start) passes; kill it if still running and return a BootResult.
-    on_text(text) sees the log at every look."""
+    on_text(text) sees the log at every look; on_timeout() runs before the kill."""
     timed_out = False
     seen_end = None
     while True:
@@ -204,6 +239,8 @@ def wait_for(proc, log, start, until, settle, timeout, interval, on_text=None):
             break
         if time.time() - start > timeout:
             timed_out = True
+            if on_timeout:
+                on_timeout()
             break
         time.sleep(interval)
     exited = proc.poll() is not None

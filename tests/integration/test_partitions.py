@@ -165,13 +165,22 @@ KVM_GUEST_LINES = [
 def partition_debian_guest_beside_debian_host(work):
     """The headline: a stock Debian kernel in a 2-vCPU, 256 MiB partition sees KVM, uses its
     paravirtual features and computes on both its CPUs while the host computes on its own."""
-    host_iters, guest_iters = 60000, 20000
-    host = HOST.replace("no_timer_check", "no_timer_check keel.test=work keel.work=%d" %
-                        host_iters)
-    cfg = host + linux_partition("guest", cmdline="keel.test=work keel.work=%d" % guest_iters)
+    host_iters, guest_iters = 30000, 30000
+    host = HOST.replace("no_timer_check", "no_timer_check keel.test=work keel.work=%d "
+                        "keel.work_go=1" % host_iters)
+    cfg = host + linux_partition("guest", cmdline="keel.test=work keel.work=%d keel.work_go=1" %
+                                 guest_iters)
     gdone = re.compile(r"^\[guest\] keel-work: done", re.M)
     hdone = re.compile(r"^\[host\] keel-work: done", re.M)
-    r = run(work, cfg, images(), both(gdone, hdone), path="uefi")
+    # Both wait for "go" on the console: typed to the host, then (Ctrl-A three times) to the
+    # guest, so their work starts within a moment of each other whichever booted first.
+    typed = [
+        (r"(?s)\[host\] keel-work: ready.*\[guest\] keel-work: ready|"
+         r"\[guest\] keel-work: ready.*\[host\] keel-work: ready", b"go\n"),
+        (r"^\[host\] keel-work: started", b"\x01\x01\x01"),
+        (r"console input now goes to partition guest", b"go\n"),
+    ]
+    r = run(work, cfg, images(), both(gdone, hdone), path="uefi", typed=typed)
     check_keel_fine(r)
     assert r.has(r"keel: partition guest: 2 vcpus on cpus 0xc"), "guest not on CPUs 2-3"
     for line in KVM_GUEST_LINES:
