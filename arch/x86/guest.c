@@ -892,6 +892,12 @@ void guest_prepare_entry(struct vcpu *v)
 	lapic_timer_arm(deadline);
 }
 
+bool guest_fast_exit_ok(struct vcpu *v)
+{
+	/* Armed: the guest may have done its EOI by clearing the flag (guest_after_exit()). */
+	return !devices_of(v)->kvm.pv_eoi_armed;
+}
+
 /* Right after each exit: an EOI the guest did through PV EOI, without exiting. */
 void guest_after_exit(struct vcpu *v)
 {

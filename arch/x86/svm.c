@@ -429,25 +429,29 @@ static void svm_vcpu_run(struct vcpu *v, struct vm_exit *exit)
 {
 	struct vmcb *vmcb = vmcb_of(v);
 
-	if (v->nmi_pending && !(vmcb->ctl.eventinj & SVM_EVTINJ_VALID)) {
-		vmcb->ctl.eventinj = SVM_EVTINJ_VALID | SVM_EVTINJ_TYPE_NMI | 2;
-		v->nmi_pending = false;
-	}
-	/* RAX and RSP live in the VMCB (APM 15.5.1). */
-	vmcb->save.rax = v->regs.rax;
-	vmcb->save.rsp = v->regs.rsp;
-	svm_enter_guest(&v->regs, v->vendor_pa, this_cpu()->arch.svm_host_vmsave_pa);
-	v->regs.rax = vmcb->save.rax;
-	v->regs.rsp = vmcb->save.rsp;
-	vmcb->ctl.tlb_control = 0;
-	/*
-	 * An event the CPU was delivering when the exit happened (EXITINTINFO
-	 * valid) is lost unless Keel re-injects it (APM 15.7.2). A handler that
-	 * injects an exception of its own replaces it, as the CPU would.
-	 */
-	vmcb->ctl.eventinj = (vmcb->ctl.exitintinfo & SVM_EVTINJ_VALID) ? vmcb->ctl.exitintinfo : 0;
-	v->exits++;
-	svm_decode_exit(v, exit);
+	do {
+		if (v->nmi_pending && !(vmcb->ctl.eventinj & SVM_EVTINJ_VALID)) {
+			vmcb->ctl.eventinj = SVM_EVTINJ_VALID | SVM_EVTINJ_TYPE_NMI | 2;
+			v->nmi_pending = false;
+		}
+		/* RAX and RSP live in the VMCB (APM 15.5.1). */
+		vmcb->save.rax = v->regs.rax;
+		vmcb->save.rsp = v->regs.rsp;
+		svm_enter_guest(&v->regs, v->vendor_pa, this_cpu()->arch.svm_host_vmsave_pa);
+		v->regs.rax = vmcb->save.rax;
+		v->regs.rsp = vmcb->save.rsp;
+		vmcb->ctl.tlb_control = 0;
+		/*
+		 * An event the CPU was delivering when the exit happened
+		 * (EXITINTINFO valid) is lost unless Keel re-injects it (APM
+		 * 15.7.2). A handler that injects an exception of its own
+		 * replaces it, as the CPU would.
+		 */
+		vmcb->ctl.eventinj =
+			(vmcb->ctl.exitintinfo & SVM_EVTINJ_VALID) ? vmcb->ctl.exitintinfo : 0;
+		v->exits++;
+		svm_decode_exit(v, exit);
+	} while (vcpu_exit_fast(v, exit)); /* the hot path: straight back in */
 }
 
 static uint64_t svm_get_rflags(struct vcpu *v)
@@ -505,6 +509,11 @@ static uint64_t svm_get_rip(struct vcpu *v)
 static void svm_set_rip(struct vcpu *v, uint64_t rip)
 {
 	vmcb_of(v)->save.rip = rip;
+}
+
+static void svm_skip_insn(struct vcpu *v, unsigned int len)
+{
+	vmcb_of(v)->save.rip += len;
 }
 
 static uint64_t svm_get_cr0(struct vcpu *v)
@@ -580,6 +589,7 @@ const struct vcpu_ops svm_vcpu_ops = {
 	.request_irq_window = svm_request_irq_window,
 	.get_rip = svm_get_rip,
 	.set_rip = svm_set_rip,
+	.skip_insn = svm_skip_insn,
 	.get_cr0 = svm_get_cr0,
 	.get_cr3 = svm_get_cr3,
 	.get_cr4 = svm_get_cr4,

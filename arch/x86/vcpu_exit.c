@@ -9,6 +9,7 @@
 #include <keel/arch.h>
 #include <keel/console.h>
 #include <keel/errno.h>
+#include <keel/hypercall.h>
 #include <keel/partition.h>
 #include <keel/string.h>
 #include <x86/cpu.h>
@@ -34,7 +35,7 @@ typedef enum exit_action (*exit_handler_t)(struct vcpu *v, struct vm_exit *e);
 
 void vcpu_skip(struct vcpu *v, unsigned int len)
 {
-	vcpu_ops->set_rip(v, vcpu_ops->get_rip(v) + len);
+	vcpu_ops->skip_insn(v, len);
 }
 
 static enum exit_action handle_cpuid(struct vcpu *v, struct vm_exit *e)
@@ -317,6 +318,41 @@ static enum exit_action handle_exception(struct vcpu *v, struct vm_exit *e)
 static enum exit_action handle_hlt(struct vcpu *v, struct vm_exit *e)
 {
 	return guest_handle_hlt(v, e);
+}
+
+/*
+ * The exit hot path, called by the backend right after it decoded an exit
+ * and before returning to vcpu_loop(). A guest's CPUID, RDMSR and hypercalls
+ * other than SEND_IPI and SCHED_YIELD change nothing that vcpu_loop() and
+ * guest_prepare_entry() look at (no interrupt, timer or vCPU state), so
+ * they are handled here and the backend enters the guest again at once.
+ * What could need those checks arrives otherwise: a stop, reset, INIT or
+ * NMI is tested here first; an IPI or a timer interrupts the CPU, which
+ * makes the next entry exit at once (interrupts exit from guests); a PV EOI
+ * the guest may have done since the last entry sends it the slow way.
+ * true: handled, enter the guest again. (vcpu_exit_fast() in vcpu.h picks
+ * the exit reasons before calling this.)
+ */
+bool vcpu_exit_fast_handle(struct vcpu *v, struct vm_exit *e)
+{
+	struct partition *p = v->part;
+
+	if (p->kind == PARTITION_HOST || v->nmi_pending || v->init_pending || p->stopped ||
+	    p->reset_pending || v->stage2_gen_seen != p->stage2_gen || !guest_fast_exit_ok(v))
+		return false;
+	if (e->reason == EXIT_CPUID) {
+		handle_cpuid(v, e);
+	} else if (e->reason == EXIT_RDMSR) {
+		handle_rdmsr(v, e);
+	} else {
+		/* The number as kvm_hypercall() takes it (a 32-bit caller's is truncated). */
+		uint32_t nr = (uint32_t)v->regs.rax;
+
+		if (nr == KVM_HC_SEND_IPI || nr == KVM_HC_SCHED_YIELD)
+			return false;
+		guest_handle_hypercall(v, e);
+	}
+	return true;
 }
 
 static const exit_handler_t exit_handlers[EXIT_REASON_MAX] = {

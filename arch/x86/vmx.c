@@ -387,6 +387,11 @@ static void vmx_set_rip(struct vcpu *v, uint64_t rip)
 		s->gs.rip = rip;
 }
 
+static void vmx_skip_insn(struct vcpu *v, unsigned int len)
+{
+	vmx_set_rip(v, vmx_get_rip(v) + len);
+}
+
 /* The guest's view: its own bits from the register, the host-owned ones from the shadow. */
 static uint64_t vmx_get_cr0(struct vcpu *v)
 {
@@ -1097,7 +1102,7 @@ static void vmx_vcpu_run(struct vcpu *v, struct vm_exit *e)
 			s->launched = true;
 			after_exit(v, s);
 		}
-		if (decode_exit(v, s, e))
+		if (decode_exit(v, s, e) && !vcpu_exit_fast(v, e))
 			return;
 	}
 }
@@ -1179,6 +1184,7 @@ const struct vcpu_ops vmx_vcpu_ops = {
 	.request_irq_window = vmx_request_irq_window,
 	.get_rip = vmx_get_rip,
 	.set_rip = vmx_set_rip,
+	.skip_insn = vmx_skip_insn,
 	.get_cr0 = vmx_get_cr0,
 	.get_cr3 = vmx_get_cr3,
 	.get_cr4 = vmx_get_cr4,

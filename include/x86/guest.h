@@ -32,6 +32,8 @@ enum exit_action guest_handle_ud(struct vcpu *v, struct vm_exit *e);
 void guest_after_exit(struct vcpu *v);
 /* Before each entry: timers, pending interrupts, injection. */
 void guest_prepare_entry(struct vcpu *v);
+/* May v's exit take the hot path (vcpu_exit_fast())? No PV EOI waiting to be noticed. */
+bool guest_fast_exit_ok(struct vcpu *v);
 /* INIT for a guest vCPU: its local APIC and paravirtual state back to their reset values. */
 void guest_vcpu_init(struct vcpu *v);
 

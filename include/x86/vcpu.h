@@ -122,6 +122,8 @@ struct vcpu_ops {
 	void (*set_prot32_state)(struct vcpu *v, uint32_t eip, uint32_t eax, uint32_t ebx);
 	uint64_t (*get_rip)(struct vcpu *v);
 	void (*set_rip)(struct vcpu *v, uint64_t rip);
+	/* RIP += len: past the exiting instruction (every handled exit; one call, not two). */
+	void (*skip_insn)(struct vcpu *v, unsigned int len);
 	/* Control registers and EFER as the guest sees them, and its CPL. */
 	uint64_t (*get_cr0)(struct vcpu *v);
 	uint64_t (*get_cr3)(struct vcpu *v);
@@ -162,6 +164,15 @@ extern const struct vcpu_ops vmx_vcpu_ops;
 
 /* The exit dispatcher (arch/x86/vcpu_exit.c). */
 enum exit_action vcpu_handle_exit(struct vcpu *v, struct vm_exit *exit);
+/* The exit hot path: handle a side-effect-free exit; true to enter the guest again at once. */
+bool vcpu_exit_fast_handle(struct vcpu *v, struct vm_exit *exit);
+static inline bool vcpu_exit_fast(struct vcpu *v, struct vm_exit *exit)
+{
+	/* Inline, so the other exits pay two compares and no call. */
+	return (exit->reason == EXIT_CPUID || exit->reason == EXIT_RDMSR ||
+		exit->reason == EXIT_HYPERCALL) &&
+	       vcpu_exit_fast_handle(v, exit);
+}
 /*
  * Make t look at its state again if it sleeps in the wait-for-SIPI state:
  * call after setting what it is to see (a STARTUP, a stop, a reset).
