@@ -461,9 +461,13 @@ static enum exit_action vcpu_park(struct vcpu *v)
 	struct vm_exit exit;
 	bool slept;
 
+	if (!vcpu_ops->wait_for_sipi) {
+		cpu_relax();
+		return EXIT_RESUME;
+	}
 	/* Seen by vcpu_wake() before or after its caller's store: never lost in between. */
 	__atomic_store_n(&v->parked, true, __ATOMIC_SEQ_CST);
-	if (wait_sipi_over(v) || !vcpu_ops->wait_for_sipi) {
+	if (wait_sipi_over(v)) {
 		__atomic_store_n(&v->parked, false, __ATOMIC_RELEASE);
 		cpu_relax();
 		return EXIT_RESUME;
