@@ -64,14 +64,17 @@ static uint32_t build_host_e820(void)
 /*
  * The host's copy of the firmware's EFI memory map, its free ranges cut
  * down to the host's RAM (hv/efi_mmap.c says why), in memory reserved from
- * the host's e820. Rebuilds host_e820 (the copy takes memory); returns its
- * entry count and the copy in *map, *size.
+ * the host's e820. Builds host_e820 once the copy's memory is taken; returns
+ * its entry count and the copy in *map, *size.
  */
 static uint32_t host_efi_mmap(const struct boot_info *bi, uint64_t *map, uint32_t *size)
 {
 	size_t nr_desc = bi->efi_mmap_size / bi->efi_mmap_desc_size, out;
-	/* Taking the copy's memory splits one range at most: two entries more. */
-	size_t cap = efi_mmap_clip_cap(nr_desc, build_host_e820() + 2, bi->efi_mmap_desc_size);
+	/*
+	 * host_e820 has at most as many entries as Keel's map, and taking the
+	 * copy's memory splits one range at most: two entries more.
+	 */
+	size_t cap = efi_mmap_clip_cap(nr_desc, keel_memmap.nr + 2, bi->efi_mmap_desc_size);
 	uint32_t n;
 	uint64_t base;
 	int ret;
@@ -187,21 +190,22 @@ void host_boot(const struct keel_config *cfg, const struct boot_info *bi, uint64
 	}
 	req.cmdline = cfg->host.cmdline;
 	req.map.e = host_e820;
-	req.map.nr = build_host_e820();
 	req.rsdp = rsdp;
 	req.fb = bi->fb.base ? &bi->fb : NULL;
 	/*
 	 * Booted from UEFI (keel.efi, or GRUB on UEFI): the host gets the EFI
 	 * system table and the firmware's memory map, so it can use the
-	 * runtime services. Its RAM still comes from the e820 above, which
-	 * leaves out Keel's memory and the partitions'; the EFI map's free
-	 * ranges are cut down to that RAM.
+	 * runtime services. Its RAM still comes from its e820, which leaves
+	 * out Keel's memory and the partitions'; the EFI map's free ranges are
+	 * cut down to that RAM.
 	 */
 	if (bi->efi_systab && bi->efi_mmap && bi->efi_mmap_desc_size) {
 		req.map.nr = host_efi_mmap(bi, &req.efi_mmap, &req.efi_mmap_size);
 		req.efi_systab = bi->efi_systab;
 		req.efi_desc_size = (uint32_t)bi->efi_mmap_desc_size;
 		req.efi_desc_version = bi->efi_mmap_desc_version;
+	} else {
+		req.map.nr = build_host_e820();
 	}
 	req.gpa_to_hva = host_gpa_to_hva;
 	ret = linux_load(&req, &plan, err, sizeof(err));

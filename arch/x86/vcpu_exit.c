@@ -496,10 +496,10 @@ void vcpu_wake(struct vcpu *t)
 		return;
 	/*
 	 * A STARTUP reaching the CPU just before it entered the wait-for-SIPI
-	 * state is dropped (26.2): send again until it is awake.
+	 * state is dropped (26.2): send one every 50 us until it is awake.
 	 */
-	start = sent = arch_time_us();
-	lapic_send_ipi(t->cpu->apic_id, ICR_DM_STARTUP | KEEL_SIPI_WAKE_VECTOR);
+	start = arch_time_us();
+	sent = start - 50;
 	while (__atomic_load_n(&t->parked, __ATOMIC_ACQUIRE)) {
 		uint64_t now = arch_time_us();
 
